@@ -1,0 +1,215 @@
+"""Run a learner's function on test cases and say, precisely, what is right or wrong.
+
+The same ``evaluate`` serves the learner's visible check (cases read from ``course_lib/cases``) and the
+grader's hidden tests (fresh cases, expectations computed by the grader's references).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from course_lib.registry import Case, Exercise
+
+Output = tuple[np.ndarray, ...]
+
+
+@dataclass
+class CheckCase:
+    """One call of the learner's function and every answer we know for it."""
+
+    name: str
+    inputs: Case
+    expected: Output
+    mistake_outputs: dict[str, Output] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    exercise_id: str
+    passed: bool
+    message: str
+    mistake_id: str | None = None
+    case_name: str | None = None
+
+
+class ExerciseFailed(AssertionError):
+    """A failed check. Shown in a notebook as its message alone, without a traceback."""
+
+    def __init__(self, verdict: Verdict):
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this instead of printing the stack: the learner needs the diagnosis, not our frames.
+        return [f"\x1b[31m{line}\x1b[0m" for line in str(self).splitlines()]
+
+
+def as_output(value: Any) -> Output:
+    """A learner's return value as a tuple of numpy arrays (one array, or one per returned item)."""
+    items = value if isinstance(value, tuple | list) and not _is_number_list(value) else (value,)
+    return tuple(_to_numpy(item) for item in items)
+
+
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, int | float) for item in value)
+
+
+def _to_numpy(item: Any) -> np.ndarray:
+    if hasattr(item, "detach"):  # a torch tensor, without importing torch here
+        item = item.detach().cpu().numpy()
+    array = np.asarray(item)
+    if array.dtype == object:
+        raise TypeError(f"cannot read a {type(item).__name__} as an array of numbers")
+    return array
+
+
+def describe_inputs(inputs: Mapping[str, Any]) -> str:
+    parts = []
+    for name, value in inputs.items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{name}: array of shape {value.shape}")
+        else:
+            parts.append(f"{name}={value!r}")
+    return ", ".join(parts)
+
+
+def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckCase]) -> Verdict:
+    """Check ``learner`` on every case; stop at the first failure and explain it."""
+    if not callable(learner):
+        return _fail(
+            exercise,
+            f"`{exercise.target}` should be a function, but it is a {type(learner).__name__}.",
+        )
+    for case in cases:
+        inputs = copy.deepcopy(case.inputs)
+        try:
+            returned = learner(**inputs)
+        except NotImplementedError:
+            return _fail(
+                exercise,
+                f"`{exercise.target}` is not written yet: replace `raise NotImplementedError()` "
+                "with your code, run that cell, then run this check again.",
+            )
+        except Exception as error:  # the learner's code may raise anything; we report it, not crash
+            return _fail(exercise, f"`{exercise.target}` raised {type(error).__name__}: {error}", case)
+        problem = _compare(exercise, case, returned)
+        if problem is None and _mutated(case.inputs, inputs):
+            problem = (
+                f"`{exercise.target}` changed the arrays it was given. Compute a new array instead "
+                "of writing into its inputs (for example use `x = x / total`, not `x /= total`).",
+                None,
+            )
+        if problem is not None:
+            message, mistake_id = problem
+            return _fail(exercise, message, case, mistake_id)
+    return Verdict(
+        exercise.id,
+        passed=True,
+        message=f"✔ {exercise.id}: all {len(cases)} cases pass. Well done!",
+    )
+
+
+def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, str | None] | None:
+    if returned is None:
+        return f"`{exercise.target}` returned None. Did you forget the `return` statement?", None
+    try:
+        actual = as_output(returned)
+    except TypeError as error:
+        return f"`{exercise.target}` should return {exercise.output}; {error}.", None
+    expected = case.expected
+    if len(actual) != len(expected):
+        return (
+            f"`{exercise.target}` should return {len(expected)} value(s) ({exercise.output}), "
+            f"but it returned {len(actual)}.",
+            None,
+        )
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        which = f"item {index} of the result" if len(expected) > 1 else "the result"
+        if got.shape != want.shape:
+            hint = " It looks transposed." if got.shape == want.shape[::-1] and got.ndim >= 2 else ""
+            return (
+                f"{which} has shape {got.shape}, but it should have shape {want.shape} "
+                f"({exercise.output}).{hint}",
+                None,
+            )
+        if np.issubdtype(want.dtype, np.floating) and not np.issubdtype(got.dtype, np.floating):
+            return f"{which} has dtype {got.dtype}; it should hold floats ({want.dtype}).", None
+        if np.all(np.isfinite(want)) and not np.all(np.isfinite(got)):
+            mistake_id = _matching_mistake(case, actual, exercise)
+            if mistake_id is not None:
+                return exercise.mistake(mistake_id).diagnosis, mistake_id
+            return (
+                f"{which} contains nan or inf. Look for a division by zero or an overflow: "
+                "an exponential of a large number, or a sum that is 0.",
+                None,
+            )
+    if _close(expected, actual, exercise):
+        return None
+    mistake_id = _matching_mistake(case, actual, exercise)
+    if mistake_id is not None:
+        return exercise.mistake(mistake_id).diagnosis, mistake_id
+    return _describe_difference(exercise, expected, actual), None
+
+
+def _close(expected: Output, actual: Output, exercise: Exercise) -> bool:
+    return all(
+        np.allclose(got, want, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
+        for want, got in zip(expected, actual, strict=True)
+    )
+
+
+def _matching_mistake(case: CheckCase, actual: Output, exercise: Exercise) -> str | None:
+    for mistake_id, wrong in case.mistake_outputs.items():
+        same_shapes = len(wrong) == len(actual) and all(
+            w.shape == a.shape for w, a in zip(wrong, actual, strict=True)
+        )
+        if same_shapes and _close(wrong, actual, exercise):
+            return mistake_id
+    return None
+
+
+def _describe_difference(exercise: Exercise, expected: Output, actual: Output) -> str:
+    for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        error = np.abs(got.astype(float) - want.astype(float))
+        tolerance = exercise.atol + exercise.rtol * np.abs(want)
+        if np.all(np.nan_to_num(error, nan=np.inf) <= tolerance):
+            continue
+        worst = np.unravel_index(np.nanargmax(np.where(np.isnan(error), np.inf, error)), error.shape)
+        where = f" at index {tuple(int(i) for i in worst)}" if got.ndim else ""
+        which = f"item {index} of the result" if len(expected) > 1 else "the result"
+        wrong = int(np.sum(~(error <= tolerance)))
+        return (
+            f"{which} has the right shape but {wrong} of its {want.size} values are wrong. "
+            f"The worst{where}: expected {want[worst]:.6g}, got {got[worst]:.6g}."
+        )
+    return "the result differs from the expected one."
+
+
+def _mutated(original: Case, passed: Case) -> bool:
+    return any(
+        isinstance(value, np.ndarray) and not np.array_equal(value, passed[name], equal_nan=True)
+        for name, value in original.items()
+    )
+
+
+def _fail(
+    exercise: Exercise,
+    detail: str,
+    case: CheckCase | None = None,
+    mistake_id: str | None = None,
+) -> Verdict:
+    lines = [f"✘ {exercise.id}: {detail}"]
+    if case is not None:
+        lines.append(f"  (failing case: {case.name}; inputs {describe_inputs(case.inputs)})")
+    return Verdict(
+        exercise.id,
+        passed=False,
+        message="\n".join(lines),
+        mistake_id=mistake_id,
+        case_name=case.name if case else None,
+    )

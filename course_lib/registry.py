@@ -1,0 +1,91 @@
+"""The exercise registry: every graded exercise of the course, defined once.
+
+Learner checks (``course_lib.check``), the hidden tests and the grader's verification all read these
+definitions. An exercise says which learner object it checks, how to make its test cases, how to compare
+outputs, how many points it is worth and which known mistakes it can name. What the registry does *not*
+hold is the right answer: reference implementations (the solution notebooks) and the implementations of the
+known mistakes live with the grader, which instructors keep to themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Case = dict[str, Any]
+"""The keyword arguments of one call of the learner's function."""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer and the words that tell a learner what went wrong."""
+
+    id: str
+    diagnosis: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    lesson: str
+    target: str
+    """Name of the function the learner writes in the notebook."""
+    points: int
+    make_cases: Callable[[np.random.Generator], list[Case]]
+    """Test cases drawn from a random generator; the visible ones use ``VISIBLE_SEED``."""
+    output: str
+    """What the function returns, in words (shape, dtype), repeated in failure messages."""
+    mistakes: tuple[Mistake, ...] = ()
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def test_cell_id(self) -> str:
+        """The nbgrader ``grade_id`` of the test cell that grades this exercise."""
+        return f"test_{self.id}"
+
+    def mistake(self, mistake_id: str) -> Mistake:
+        for known in self.mistakes:
+            if known.id == mistake_id:
+                return known
+        raise KeyError(f"exercise {self.id!r} has no known mistake {mistake_id!r}")
+
+
+VISIBLE_SEED = 20261122
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    if exercise.id in EXERCISES:
+        raise ValueError(f"exercise id {exercise.id!r} is registered twice")
+    EXERCISES[exercise.id] = exercise
+    return exercise
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    _load_lessons()
+    try:
+        return EXERCISES[exercise_id]
+    except KeyError:
+        known = ", ".join(sorted(EXERCISES))
+        raise KeyError(f"no exercise called {exercise_id!r}; the course has: {known}") from None
+
+
+def lesson_exercises(lesson: str) -> list[Exercise]:
+    _load_lessons()
+    return [exercise for exercise in EXERCISES.values() if exercise.lesson == lesson]
+
+
+def all_exercises() -> list[Exercise]:
+    _load_lessons()
+    return list(EXERCISES.values())
+
+
+def _load_lessons() -> None:
+    # Importing the lesson modules registers their exercises.
+    from course_lib import exercises  # noqa: F401

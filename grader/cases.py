@@ -1,0 +1,36 @@
+"""Test cases with their answers: the registry's inputs, the reference's outputs, the mistakes' outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checking import CheckCase, as_output
+from course_lib.registry import Exercise
+from grader.mistakes import mistakes_for
+from grader.reference import reference_for
+
+
+def build_cases(exercise: Exercise, rng: np.random.Generator) -> list[CheckCase]:
+    reference = reference_for(exercise)
+    cases = []
+    for number, inputs in enumerate(exercise.make_cases(rng), start=1):
+        expected = as_output(reference(**inputs))
+        mistake_outputs = {}
+        for mistake_id, wrong in mistakes_for(exercise.id).items():
+            try:
+                with np.errstate(all="ignore"):  # some mistakes overflow or divide by 0: that is their point
+                    output = as_output(wrong(**inputs))
+            except Exception:  # a mistake that cannot even run on this case tells nothing here
+                continue
+            if not _same(output, expected, exercise):
+                mistake_outputs[mistake_id] = output
+        cases.append(CheckCase(f"case {number}", inputs, expected, mistake_outputs))
+    return cases
+
+
+def _same(output, expected, exercise: Exercise) -> bool:
+    return len(output) == len(expected) and all(
+        got.shape == want.shape
+        and np.allclose(got, want, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
+        for got, want in zip(output, expected, strict=True)
+    )

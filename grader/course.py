@@ -1,0 +1,93 @@
+"""A throwaway nbgrader course directory, driven through nbgrader's own API.
+
+nbgrader does the bookkeeping it is good at: generate_assignment (student version, checksums, gradebook
+entries), autograde, generate_feedback and the CSV export. This module only lays out the folders it
+expects and turns its failures into exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.plugins.export import CsvExportPlugin
+from traitlets.config import Config, PyFileConfigLoader
+
+from grader.paths import NBGRADER_CONFIG, solution_notebook
+
+
+class NbgraderError(RuntimeError):
+    pass
+
+
+def _put_our_scripts_on_path() -> None:
+    # nbgrader runs `alembic` as a command; inside a virtual environment that nobody activated, the
+    # venv's scripts are not on PATH, so put the directory of the running interpreter first.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def load_config(root: Path) -> Config:
+    config = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    return config
+
+
+class Course:
+    def __init__(self, root: Path):
+        _put_our_scripts_on_path()
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config = load_config(self.root)
+        self.api = NbGraderAPI(config=self.config)
+
+    @property
+    def db_url(self) -> str:
+        return self.config.CourseDirectory.db_url
+
+    def add_lesson(self, lesson: str) -> Path:
+        """Copy the lesson's solution in as nbgrader source and generate the student version."""
+        source = self.root / "source" / lesson / f"{lesson}.ipynb"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(solution_notebook(lesson), source)
+        self._run(self.api.generate_assignment(lesson), f"generate_assignment {lesson}")
+        return self.released(lesson)
+
+    def released(self, lesson: str) -> Path:
+        return self.root / "release" / lesson / f"{lesson}.ipynb"
+
+    def submit(self, student: str, lesson: str, notebook: Path) -> None:
+        target = self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
+
+    def autograde(self, lesson: str, student: str) -> Path:
+        self._run(self.api.autograde(lesson, student), f"autograde {lesson} for {student}")
+        return self.root / "autograded" / student / lesson / f"{lesson}.ipynb"
+
+    def feedback(self, lesson: str, student: str) -> Path:
+        self._run(self.api.generate_feedback(lesson, student), f"generate_feedback {lesson} for {student}")
+        return self.root / "feedback" / student / lesson / f"{lesson}.html"
+
+    def export_csv(self, destination: Path) -> None:
+        exporter = CsvExportPlugin(to=str(destination))
+        with Gradebook(self.db_url) as gradebook:
+            exporter.export(gradebook)
+
+    def cell_scores(self, lesson: str, student: str) -> dict[str, tuple[float, float]]:
+        """``{grade_id: (score, max_score)}`` of every graded cell of one submission."""
+        with Gradebook(self.db_url) as gradebook:
+            submission = gradebook.find_submission_notebook(lesson, lesson, student)
+            return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
+
+    @staticmethod
+    def _run(result: dict, what: str) -> None:
+        if not result.get("success"):
+            detail = result.get("error") or result.get("log") or "no details"
+            raise NbgraderError(f"nbgrader {what} failed:\n{detail}")

@@ -1,0 +1,16 @@
+"""Implementations of the known mistakes, one module per lesson, keyed by exercise id then mistake id.
+
+Each registry ``Mistake`` has exactly one implementation here (a test makes sure), so that a check can
+recognise the mistake from its output and the project can prove every diagnosis fires.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from grader.mistakes import smoothing
+
+MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {**smoothing.MISTAKES}
+
+
+def mistakes_for(exercise_id: str) -> dict[str, Callable[..., Any]]:
+    return MISTAKES.get(exercise_id, {})

@@ -1,0 +1,10 @@
+"""nbgrader settings for the course. The grader loads this file; nbgrader's own CLI can use it too
+(`nbgrader generate_assignment --config grader/nbgrader_config.py ...`)."""
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+c.CourseDirectory.course_id = "attention-from-smoothing-to-gpt"
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# A lesson runs in seconds; lesson 06 trains for about a minute. Anything far beyond that is a fault.
+c.ExecutePreprocessor.timeout = 300
+c.Execute.timeout = 300

@@ -1,0 +1,61 @@
+"""Reference implementations: the answer cells of the solution notebooks, run in the grader's process.
+
+The solution notebook is the one place a reference answer is written. Here we take its import statements
+and its nbgrader answer cells (``solution: true``), execute them, and hand out the functions they define.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from typing import Any
+
+import nbformat
+
+from grader.paths import solution_notebook
+
+
+def answer_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        and cell.metadata.get("nbgrader", {}).get("solution")
+        and not cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+
+
+def _import_statements(notebook: nbformat.NotebookNode) -> str:
+    statements = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        # IPython magics and shell escapes are not Python; they never import anything we need.
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                statements.append(ast.unparse(node))
+    return "\n".join(statements)
+
+
+@cache
+def load_reference(lesson: str) -> dict[str, Any]:
+    """The names defined by lesson ``lesson``'s answer cells, as the solution notebook defines them."""
+    path = solution_notebook(lesson)
+    notebook = nbformat.read(path, as_version=4)
+    namespace: dict[str, Any] = {"__name__": f"reference_{lesson}"}
+    exec(compile(_import_statements(notebook), f"{path}:imports", "exec"), namespace)
+    for cell in answer_cells(notebook):
+        exec(compile(cell.source, f"{path}:{cell.metadata['nbgrader']['grade_id']}", "exec"), namespace)
+    return namespace
+
+
+def reference_for(exercise) -> Any:
+    namespace = load_reference(exercise.lesson)
+    if exercise.target not in namespace:
+        raise LookupError(
+            f"the solution notebook of {exercise.lesson} defines no `{exercise.target}` in its answer cells"
+        )
+    return namespace[exercise.target]

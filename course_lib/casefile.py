@@ -62,7 +62,11 @@ def load(lesson: str) -> dict[str, list[CheckCase]]:
             f"the visible cases of lesson {lesson} are missing ({path}); an instructor regenerates them "
             "with `python -m grader release`."
         )
-    document = json.loads(path.read_text(encoding="utf-8"))
+    return load_text(path.read_text(encoding="utf-8"))
+
+
+def load_text(text: str) -> dict[str, list[CheckCase]]:
+    document = json.loads(text)
     return {
         exercise_id: [
             CheckCase(

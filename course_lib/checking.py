@@ -63,7 +63,7 @@ def _to_numpy(item: Any) -> np.ndarray:
     if hasattr(item, "detach"):  # a torch tensor, without importing torch here
         item = item.detach().cpu().numpy()
     array = np.asarray(item)
-    if array.dtype == object:
+    if array.dtype.kind not in "biufc":  # bool, integers, floats, complex
         raise TypeError(f"cannot read a {type(item).__name__} as an array of numbers")
     return array
 

@@ -1,17 +1,20 @@
 """Interactive explorers built from ipywidgets sliders and a matplotlib figure.
 
 Each explorer draws its figure once and, when a slider moves, updates the data of the existing artists
-and shows the figure again: cheaper than building a new figure for every move.
+and shows the figure again: cheaper than building a new figure for every move. The picture is put into the
+Output widget's ``outputs`` directly (not captured with ``with out:``), so it replaces the previous one in
+a single update, and the kernel itself can tell what is on show.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Callable
 from contextlib import contextmanager
 
 import ipywidgets as widgets
 import numpy as np
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from course_lib.checking import describe_inputs
@@ -24,16 +27,36 @@ def needs_exercise(*names: str):
         yield
     except NotImplementedError:
         listed = ", ".join(f"`{name}`" for name in names)
-        print(f"This cell uses {listed}. Write it in the exercise above, run its cell, then run this one again.")
+        print(
+            f"This cell uses {listed}. Write it in the exercise above, run its cell, then run this one again."
+        )
+
+
+def show_figure(out: widgets.Output, figure: Figure) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {"image/png": png, "text/plain": repr(figure)},
+            "metadata": {},
+        },
+    )
+
+
+def show_text(out: widgets.Output, text: str) -> None:
+    out.outputs = ({"output_type": "stream", "name": "stdout", "text": text + "\n"},)
 
 
 def _show_learner_error(out: widgets.Output, function_name: str, error: Exception, inputs: dict) -> None:
-    with out:
-        out.clear_output(wait=True)
-        if isinstance(error, NotImplementedError):
-            print(f"Write `{function_name}` in the exercise above and run its cell: this plot uses it.")
-        else:
-            print(f"`{function_name}` raised {type(error).__name__}: {error}\n  inputs: {describe_inputs(inputs)}")
+    if isinstance(error, NotImplementedError):
+        show_text(out, f"Write `{function_name}` in the exercise above and run its cell: this plot uses it.")
+    else:
+        show_text(
+            out,
+            f"`{function_name}` raised {type(error).__name__}: {error}\n  inputs: {describe_inputs(inputs)}",
+        )
 
 
 def smoothing_explorer(
@@ -86,9 +109,7 @@ def smoothing_explorer(
             f"weights of point {point} over its neighbours (they sum to {weights[point].sum():.3f})",
             fontsize=10,
         )
-        with out:
-            out.clear_output(wait=True)
-            display(figure)
+        show_figure(out, figure)
 
     sigma_slider.observe(redraw, names="value")
     point_slider.observe(redraw, names="value")

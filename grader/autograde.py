@@ -53,7 +53,9 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
         if notebook.stem != assignment:
             ignored.append(f"{notebook}: expected the file to be named {assignment}.ipynb")
         elif assignment not in known:
-            ignored.append(f"{notebook}: {assignment!r} is not a lesson of this course ({', '.join(sorted(known))})")
+            ignored.append(
+                f"{notebook}: {assignment!r} is not a lesson of this course ({', '.join(sorted(known))})"
+            )
         elif not student_id.startswith("."):
             found.append(Submission(student_id, assignment, notebook))
     return found, ignored
@@ -91,8 +93,12 @@ def grade_one(course: Course, submission: Submission, out: Path) -> SubmissionRe
     messages = exercise_messages(autograded) if autograded.exists() else {}
     for exercise in exercises:
         score, _ = scores.get(exercise.test_cell_id, (0.0, exercise.points))
-        message = messages.get(exercise.test_cell_id, "this exercise's test cell is missing from the notebook")
-        result.exercises.append(ExerciseResult(exercise.id, float(score or 0.0), float(exercise.points), message))
+        message = messages.get(
+            exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
+        )
+        result.exercises.append(
+            ExerciseResult(exercise.id, float(score or 0.0), float(exercise.points), message)
+        )
     result.score = sum(exercise.score for exercise in result.exercises)
     try:
         feedback = course.feedback(submission.assignment, submission.student_id)
@@ -114,7 +120,10 @@ def autograde(submissions: Path, out: Path) -> int:
     for line in ignored:
         print(f"skipped {line}")
     if not found:
-        print(f"no submissions found under {submissions} (expected <student_id>/<assignment>/<assignment>.ipynb)")
+        print(
+            f"no submissions found under {submissions} "
+            "(expected <student_id>/<assignment>/<assignment>.ipynb)"
+        )
         return 1
     out.mkdir(parents=True, exist_ok=True)
     workspace = out / "nbgrader"

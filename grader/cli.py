@@ -10,7 +10,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    release = commands.add_parser("release", help="regenerate notebooks/ and the visible cases from solutions/")
+    release = commands.add_parser(
+        "release", help="regenerate notebooks/ and the visible cases from solutions/"
+    )
     release.add_argument("--check", action="store_true", help="only report files that are out of date")
 
     validate = commands.add_parser(
@@ -19,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
 
     autograde = commands.add_parser("autograde", help="grade submitted notebooks")
-    autograde.add_argument("submissions", type=Path, help="folder of <student_id>/<assignment>/<assignment>.ipynb")
+    autograde.add_argument(
+        "submissions", type=Path, help="folder of <student_id>/<assignment>/<assignment>.ipynb"
+    )
     autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
 
     args = parser.parse_args(argv)

@@ -26,7 +26,9 @@ def lesson_problems(lesson: str) -> list[str]:
     for exercise in exercises:
         cell = test_cells.pop(exercise.test_cell_id, None)
         if cell is None:
-            problems.append(f"{lesson}: no test cell with grade_id {exercise.test_cell_id!r} for {exercise.id}")
+            problems.append(
+                f"{lesson}: no test cell with grade_id {exercise.test_cell_id!r} for {exercise.id}"
+            )
         else:
             points = cell.metadata["nbgrader"].get("points")
             if points != exercise.points:

@@ -35,7 +35,9 @@ def generated_files() -> dict[Path, bytes]:
 
 def stale_files(files: dict[Path, bytes]) -> list[str]:
     stale = [
-        f"{path.relative_to(ROOT)} is out of date" if path.exists() else f"{path.relative_to(ROOT)} is missing"
+        f"{path.relative_to(ROOT)} is out of date"
+        if path.exists()
+        else f"{path.relative_to(ROOT)} is missing"
         for path, content in files.items()
         if not path.exists() or path.read_bytes() != content
     ]

@@ -16,9 +16,7 @@ def _moving_average_cases(rng: np.random.Generator) -> list[Case]:
         {"n_points": 5, "half_width": 0},
         {"n_points": 4, "half_width": 10},
     ]
-    drawn = [
-        {"n_points": int(rng.integers(8, 20)), "half_width": int(rng.integers(1, 5))} for _ in range(2)
-    ]
+    drawn = [{"n_points": int(rng.integers(8, 20)), "half_width": int(rng.integers(1, 5))} for _ in range(2)]
     return fixed + drawn
 
 
@@ -95,8 +93,8 @@ register(
             ),
             Mistake(
                 "missing_half",
-                "Your bump is too narrow by a factor of sqrt(2): the Gaussian is exp(-d**2 / (2 * sigma**2)); "
-                "you left out the 2.",
+                "Your bump is too narrow by a factor of sqrt(2): the Gaussian is "
+                "exp(-d**2 / (2 * sigma**2)); you left out the 2.",
             ),
             Mistake(
                 "distance_not_squared",

@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine:
+#   make lab    set up the environment and open the course in JupyterLab
+#   make test   set up the environment (and a browser for the browser tests) and run every check
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: lab test browser release validate clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+browser:
+	bash .ci/install-browser
+
+test: $(INSTALLED) browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m grader release --check
+	$(BIN)/python -m pytest -rs
+
+release: $(INSTALLED)
+	$(BIN)/python -m grader release
+
+validate: $(INSTALLED)
+	$(BIN)/python -m grader validate
+
+clean:
+	rm -rf $(VENV) test-artifacts

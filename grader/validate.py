@@ -1,0 +1,114 @@
+"""``python -m grader validate``: is every lesson sound to hand out and to grade?
+
+For each lesson: the solution notebook agrees with the registry; the reference passes its visible and
+hidden cases, a stub fails them, and every known mistake is caught *and named*; through nbgrader, the
+solution earns full marks, the released notebook earns 0, and neither shows an error outside the graded
+test cells.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course_lib import casefile
+from course_lib.checking import evaluate
+from course_lib.registry import Exercise, lesson_exercises
+from grader.cases import build_cases
+from grader.consistency import lesson_problems
+from grader.course import Course
+from grader.mistakes import mistakes_for
+from grader.paths import lessons, solution_notebook
+from grader.reference import reference_for
+
+
+def _stub(**_inputs):
+    raise NotImplementedError()
+
+
+def exercise_problems(exercise: Exercise) -> list[str]:
+    """Reference passes, stub fails, each known mistake is diagnosed as itself: visible and fresh cases."""
+    problems = []
+    suites = {
+        "visible": casefile.load(exercise.lesson)[exercise.id],
+        "hidden": build_cases(exercise, np.random.default_rng()),
+    }
+    for suite, cases in suites.items():
+        verdict = evaluate(exercise, reference_for(exercise), cases)
+        if not verdict.passed:
+            problems.append(f"{exercise.id}: the reference fails its {suite} cases: {verdict.message}")
+        if evaluate(exercise, _stub, cases).passed:
+            problems.append(f"{exercise.id}: a stub passes the {suite} cases")
+    for mistake_id, wrong in mistakes_for(exercise.id).items():
+        with np.errstate(all="ignore"):
+            verdict = evaluate(exercise, wrong, suites["visible"])
+        if verdict.passed:
+            problems.append(f"{exercise.id}: mistake {mistake_id!r} passes the visible cases")
+        elif verdict.mistake_id != mistake_id:
+            problems.append(
+                f"{exercise.id}: mistake {mistake_id!r} is caught but not named; the learner reads: "
+                f"{verdict.message}"
+            )
+    return problems
+
+
+def errors_outside_tests(notebook_path: Path) -> list[str]:
+    notebook = nbformat.read(notebook_path, as_version=4)
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        for output in cell.outputs:
+            if output.output_type == "error":
+                found.append(f"cell {index}: {output.ename}: {output.evalue}")
+    return found
+
+
+def graded_problems(lesson: str, scratch: Path) -> list[str]:
+    course = Course(scratch)
+    released = course.add_lesson(lesson)
+    max_score = sum(exercise.points for exercise in lesson_exercises(lesson))
+    problems = []
+    expectations = {"solution": (solution_notebook(lesson), max_score), "released": (released, 0)}
+    for student, (notebook, expected_score) in expectations.items():
+        course.submit(student, lesson, notebook)
+        started = time.perf_counter()
+        autograded = course.autograde(lesson, student)
+        seconds = time.perf_counter() - started
+        score = sum(score or 0.0 for score, _ in course.cell_scores(lesson, student).values())
+        print(f"  {lesson} {student:<9} {score:g}/{max_score} points, graded in {seconds:.1f} s")
+        if score != expected_score:
+            problems.append(
+                f"{lesson}: the {student} notebook earns {score:g} points, expected {expected_score}"
+            )
+        for error in errors_outside_tests(autograded):
+            problems.append(
+                f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"
+            )
+    return problems
+
+
+def validate(selected: list[str] | None = None) -> int:
+    chosen = selected or lessons()
+    unknown = sorted(set(chosen) - set(lessons()))
+    if unknown:
+        print(f"validate: unknown lesson(s) {', '.join(unknown)}; the course has {', '.join(lessons())}")
+        return 2
+    problems = []
+    for lesson in chosen:
+        print(f"validating {lesson}")
+        lesson_found = lesson_problems(lesson)
+        if not lesson_found:
+            for exercise in lesson_exercises(lesson):
+                lesson_found += exercise_problems(exercise)
+            with tempfile.TemporaryDirectory(prefix="attention-validate-") as scratch:
+                lesson_found += graded_problems(lesson, Path(scratch))
+        for problem in lesson_found:
+            print(f"  PROBLEM {problem}")
+        problems += lesson_found
+    print("validate: all lessons sound" if not problems else f"validate: {len(problems)} problem(s)")
+    return 1 if problems else 0

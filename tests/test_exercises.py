@@ -1,0 +1,57 @@
+"""Every registered exercise is sound: the reference passes, stubs fail, each known mistake is named."""
+
+import numpy as np
+import pytest
+
+from course_lib import check
+from course_lib.checking import ExerciseFailed
+from course_lib.registry import all_exercises, get_exercise
+from grader.consistency import lesson_problems
+from grader.hidden import run_hidden
+from grader.mistakes import mistakes_for
+from grader.paths import lessons
+from grader.reference import reference_for
+from grader.validate import exercise_problems
+
+EXERCISES = all_exercises()
+MISTAKES = [(exercise.id, mistake_id) for exercise in EXERCISES for mistake_id in mistakes_for(exercise.id)]
+
+
+@pytest.mark.parametrize("lesson", lessons())
+def test_solution_notebook_matches_registry(lesson):
+    assert lesson_problems(lesson) == []
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.id)
+def test_exercise_is_sound(exercise):
+    assert exercise_problems(exercise) == []
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.id)
+def test_check_prints_a_pass_for_the_reference(exercise, capsys):
+    assert check(exercise.id, reference_for(exercise)) is True
+    assert "all" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("exercise_id", "mistake_id"), MISTAKES)
+def test_check_names_each_known_mistake(exercise_id, mistake_id):
+    exercise = get_exercise(exercise_id)
+    with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as failure:
+        check(exercise_id, mistakes_for(exercise_id)[mistake_id])
+    assert exercise.mistake(mistake_id).diagnosis in str(failure.value)
+
+
+@pytest.mark.parametrize(("exercise_id", "mistake_id"), MISTAKES)
+def test_hidden_cases_fail_each_known_mistake(exercise_id, mistake_id):
+    with np.errstate(all="ignore"):
+        verdict = run_hidden(exercise_id, mistakes_for(exercise_id)[mistake_id], seed=7)
+    assert not verdict.passed
+
+
+def test_every_exercise_declares_mistakes():
+    assert all(exercise.mistakes for exercise in EXERCISES)
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="gaussian_weights"):
+        get_exercise("gausian_weights")

@@ -1,0 +1,57 @@
+"""notebooks/ and the visible cases are generated from solutions/, and a check says when they are stale."""
+
+import os
+import subprocess
+import sys
+
+import nbformat
+
+from grader.paths import ROOT
+from tests.conftest import copy_course
+
+
+def _release_check(course_root) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "release", "--check"],
+        cwd=ROOT,
+        env={**os.environ, "ATTENTION_COURSE_ROOT": str(course_root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_release_is_in_sync_on_main():
+    result = _release_check(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_edited_solution_makes_the_check_fail_naming_the_file(tmp_path):
+    course = copy_course(tmp_path)
+    path = course / "solutions" / "01_smoothing.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    answer = next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("solution"))
+    answer.source = answer.source.replace('"""', '"""Edited. ', 1)
+    nbformat.write(notebook, path)
+    result = _release_check(course)
+    assert result.returncode == 1
+    assert "notebooks/01_smoothing.ipynb is out of date" in result.stdout
+
+
+def test_released_notebooks_have_no_solutions_hidden_tests_or_outputs():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert "check_hidden" not in text
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+
+
+def test_solution_notebooks_are_stored_without_outputs():
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"

@@ -1,0 +1,43 @@
+"""The sliders redraw: moving them changes the picture the explorer shows, and learner errors become text."""
+
+from course_lib import noisy_series, smoothing_explorer
+from grader.reference import load_reference
+
+TIMES, CLEAN, NOISY = noisy_series()
+
+
+def _image(out):
+    shown = [o for o in out.outputs if "image/png" in o.get("data", {})]
+    return shown[-1]["data"]["image/png"] if shown else None
+
+
+def test_smoothing_explorer_redraws_when_sliders_move():
+    gaussian_weights = load_reference("01_smoothing")["gaussian_weights"]
+    explorer = smoothing_explorer(TIMES, NOISY, gaussian_weights, clean=CLEAN)
+    (sigma, point), out = explorer.children[0].children, explorer.children[1]
+    first = _image(out)
+    sigma.value = 9.0
+    after_sigma = _image(out)
+    point.value = 3
+    after_point = _image(out)
+    assert first and after_sigma and after_point
+    assert first != after_sigma, "moving sigma did not redraw"
+    assert after_sigma != after_point, "moving the inspected point did not redraw"
+    assert len(out.outputs) == 1, "old figures pile up instead of being replaced"
+
+
+def test_explorer_tells_the_learner_to_write_the_function_first():
+    def unwritten(query_times, key_times, sigma):
+        raise NotImplementedError()
+
+    out = smoothing_explorer(TIMES, NOISY, unwritten).children[1]
+    assert "Write `unwritten`" in out.outputs[-1]["text"]
+
+
+def test_explorer_reports_a_learner_error_with_its_inputs():
+    def broken(query_times, key_times, sigma):
+        raise ValueError("shapes do not match")
+
+    out = smoothing_explorer(TIMES, NOISY, broken).children[1]
+    assert "raised ValueError: shapes do not match" in out.outputs[-1]["text"]
+    assert "query_times: array of shape (120,)" in out.outputs[-1]["text"]

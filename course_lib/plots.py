@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_series(times, series: dict[str, np.ndarray], ax=None, title: str | None = None):
@@ -16,7 +17,7 @@ def plot_series(times, series: dict[str, np.ndarray], ax=None, title: str | None
         style = {"marker": ".", "linestyle": "none", "alpha": 0.5} if "noisy" in label.lower() else {}
         ax.plot(times, values, label=label, **style)
     ax.set_xlabel("time step")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best", fontsize=9)
     if title:
         ax.set_title(title)
     return ax
@@ -40,6 +41,8 @@ def heatmap(
     ax.figure.colorbar(image, ax=ax, fraction=0.046)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if xticklabels is not None:
         ax.set_xticks(range(len(xticklabels)), xticklabels, rotation=45, ha="right")
     if yticklabels is not None:

@@ -78,8 +78,12 @@ def smoothing_explorer(
     )
     out = widgets.Output()
 
-    figure = Figure(figsize=(9, 5), layout="constrained")
-    series_ax, weights_ax = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+    figure = Figure(figsize=(11, 5), layout="constrained")
+    panels = figure.subplot_mosaic(
+        [["series", "matrix"], ["weights", "matrix"]], width_ratios=(2.2, 1), height_ratios=(2, 1)
+    )
+    series_ax, weights_ax, matrix_ax = panels["series"], panels["weights"], panels["matrix"]
+    weights_ax.sharex(series_ax)
     series_ax.plot(times, noisy, ".", alpha=0.4, label="noisy readings")
     if clean is not None:
         series_ax.plot(times, clean, "--", color="gray", label="hidden signal")
@@ -90,6 +94,13 @@ def smoothing_explorer(
     weights_bars = weights_ax.bar(times, np.zeros_like(times), width=1.0, color="crimson")
     weights_ax.set_xlabel("time step")
     weights_ax.set_ylabel("weight")
+    matrix_image = matrix_ax.imshow(
+        np.eye(len(times)), cmap="viridis", aspect="auto", interpolation="nearest"
+    )
+    inspected_row = matrix_ax.axhline(0, color="crimson", lw=1)
+    matrix_ax.set_title("the whole weight matrix", fontsize=10)
+    matrix_ax.set_xlabel("key (neighbour)")
+    matrix_ax.set_ylabel("query (point being smoothed)")
 
     def redraw(_change=None) -> None:
         inputs = {"query_times": times, "key_times": times, "sigma": sigma_slider.value}
@@ -105,6 +116,9 @@ def smoothing_explorer(
         for bar, height in zip(weights_bars, weights[point], strict=True):
             bar.set_height(height)
         weights_ax.set_ylim(0, max(1e-3, float(weights[point].max())) * 1.1)
+        matrix_image.set_data(weights)
+        matrix_image.set_clim(0, max(1e-3, float(weights.max())))
+        inspected_row.set_ydata([point, point])
         weights_ax.set_title(
             f"weights of point {point} over its neighbours (they sum to {weights[point].sum():.3f})",
             fontsize=10,

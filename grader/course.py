@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.plugins.export import CsvExportPlugin
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
 from grader.paths import NBGRADER_CONFIG, solution_notebook
+
+# nbgrader 0.9's gradebook triggers these on every autograde; they say nothing about the grades.
+warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
 
 
 class NbgraderError(RuntimeError):

@@ -57,7 +57,8 @@ def test_known_mistake_is_named():
     ],
 )
 def test_wrong_answers_get_specific_messages(learner, expected_words):
-    verdict = evaluate(EXERCISE, learner, CASES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        verdict = evaluate(EXERCISE, learner, CASES)
     assert not verdict.passed
     assert verdict.mistake_id is None
     assert expected_words in verdict.message

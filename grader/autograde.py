@@ -79,11 +79,34 @@ def exercise_messages(autograded: Path) -> dict[str, str]:
     return messages
 
 
+def unreadable_reason(notebook: Path) -> str | None:
+    """Why ``notebook`` is not a notebook nbgrader can grade, in words; None when it reads fine."""
+    try:
+        text = notebook.read_bytes().decode("utf-8")
+        if not text.strip():
+            return "the file is empty"
+        document = json.loads(text)
+        if not isinstance(document, dict) or "cells" not in document:
+            return "the file is JSON but not a Jupyter notebook (it has no cells)"
+        nbformat.reads(text, as_version=4)
+    except UnicodeDecodeError as error:
+        return f"the file is not UTF-8 text ({error.reason} at byte {error.start})"
+    except json.JSONDecodeError as error:
+        return f"the file is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    except Exception as error:  # nbformat raises several kinds for "JSON, but not a notebook"
+        return f"the file is not a Jupyter notebook ({type(error).__name__}: {_last_line(str(error))})"
+    return None
+
+
 def grade_one(course: Course, submission: Submission, out: Path) -> SubmissionResult:
     result = SubmissionResult(submission.student_id, submission.assignment)
     exercises = lesson_exercises(submission.assignment)
     result.max_score = float(sum(exercise.points for exercise in exercises))
     course.submit(submission.student_id, submission.assignment, submission.notebook)
+    reason = unreadable_reason(submission.notebook)
+    if reason is not None:
+        result.problem = f"not graded: {reason}"
+        return result
     try:
         autograded = course.autograde(submission.assignment, submission.student_id)
     except NbgraderError as error:

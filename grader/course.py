@@ -68,6 +68,10 @@ class Course:
         return self.root / "release" / lesson / f"{lesson}.ipynb"
 
     def submit(self, student: str, lesson: str, notebook: Path) -> None:
+        # Known to the gradebook before grading, so a notebook nbgrader cannot read still gets its row
+        # (score 0) in the export instead of vanishing from it.
+        with Gradebook(self.db_url) as gradebook:
+            gradebook.update_or_create_student(student)
         target = self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, target)

@@ -88,3 +88,26 @@ def test_validate_passes():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all lessons sound" in result.stdout
+
+
+def test_unreadable_notebook_gets_a_row_and_a_reason(tmp_path):
+    answers = solution_answers(LESSON)
+    make_submission(tmp_path / "submitted", "erin", LESSON, answers)
+    broken = tmp_path / "submitted" / "frank" / LESSON / f"{LESSON}.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"cells": [ this is not json')
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "grader", "autograde", str(tmp_path / "submitted"), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    grades = _grades(out)
+    assert float(grades["frank"]["score"]) == 0.0
+    assert float(grades["erin"]["score"]) == float(grades["erin"]["max_score"])
+    results = {entry["student_id"]: entry for entry in json.loads((out / "results.json").read_text())}
+    assert "not valid JSON" in results["frank"]["problem"]
+    assert "frank" in result.stdout and "PROBLEM" in result.stdout

@@ -3,7 +3,8 @@
 from course_lib.check import check
 from course_lib.data import noisy_series, step_series
 from course_lib.plots import heatmap, plot_series
-from course_lib.widgets import needs_exercise, smoothing_explorer
+from course_lib.widgets import needs_exercise
+from course_lib.widgets.smoothing import smoothing_explorer
 
 __all__ = [
     "check",

@@ -23,3 +23,45 @@ def step_series(n_points: int = 80, noise: float = 0.15, seed: int = 1):
     times = np.arange(n_points, dtype=float)
     clean = (times >= n_points // 2).astype(float)
     return times, clean, clean + rng.normal(scale=noise, size=n_points)
+
+
+VIDEO_FEATURES = ("cats", "music", "cooking", "sport")
+
+
+def video_library():
+    """A tiny video site for lesson 02: ``(titles, keys, minutes)``.
+
+    ``keys[i]`` describes title i by how much it is about each of ``VIDEO_FEATURES`` (shape (8, 4));
+    ``minutes[i]`` is the video's length, a value we can look up (shape (8, 1)).
+    """
+    titles = [
+        "Cat plays the piano",
+        "Kitten's first birthday",
+        "Pasta in ten minutes",
+        "My cat tries sushi",
+        "Football: best goals",
+        "Guitar for beginners",
+        "Marathon training diary",
+        "Drum solo in the kitchen",
+    ]
+    keys = np.array(
+        [
+            [1.0, 1.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+            [1.0, 0.0, 0.7, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+            [0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.8],
+            [0.0, 0.8, 0.5, 0.0],
+        ]
+    )
+    minutes = np.array([[3.0], [6.0], [10.0], [4.0], [12.0], [25.0], [18.0], [5.0]])
+    return titles, keys, minutes
+
+
+def points_2d():
+    """Five labelled keys in a plane, for moving a 2-D query around: ``(labels, keys)``, keys (5, 2)."""
+    labels = ["cat video", "piano music", "cat + piano", "cooking", "sport"]
+    keys = np.array([[1.5, 0.2], [0.2, 1.5], [1.1, 1.1], [-1.4, 0.5], [-0.3, -1.5]])
+    return labels, keys

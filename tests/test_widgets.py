@@ -1,6 +1,15 @@
 """The sliders redraw: moving them changes the picture the explorer shows, and learner errors become text."""
 
-from course_lib import noisy_series, smoothing_explorer
+import numpy as np
+
+from course_lib import (
+    noisy_series,
+    points_2d,
+    query_explorer,
+    smoothing_explorer,
+    temperature_explorer,
+    video_library,
+)
 from grader.reference import load_reference
 
 TIMES, CLEAN, NOISY = noisy_series()
@@ -40,3 +49,43 @@ def test_explorer_reports_a_learner_error_with_its_inputs():
 
     out = smoothing_explorer(TIMES, NOISY, broken).children[1]
     assert "`broken` raised ValueError: shapes do not match" in out.outputs[-1]["text"]
+
+
+def _lookup_reference():
+    return load_reference("02_lookup")
+
+
+def test_temperature_explorer_redraws_and_sharpens():
+    reference = _lookup_reference()
+    titles, keys, _ = video_library()
+    explorer = temperature_explorer(
+        np.array([1.0, 1.0, 0.0, 0.0]), keys, titles, reference["similarity_scores"], reference["softmax"]
+    )
+    (temperature,), out = explorer.children[0].children, explorer.children[1]
+    warm = _image(out)
+    temperature.value = 0.05
+    cold = _image(out)
+    assert warm and cold and warm != cold
+
+
+def test_query_explorer_redraws_for_each_slider():
+    reference = _lookup_reference()
+    labels, keys = points_2d()
+    explorer = query_explorer(keys, labels, reference["similarity_scores"], reference["softmax"])
+    controls, out = explorer.children[0].children, explorer.children[1]
+    seen = {_image(out)}
+    for control, value in zip(controls, (-1.5, 2.0, 0.1), strict=True):
+        control.value = value
+        seen.add(_image(out))
+    assert None not in seen and len(seen) == 4, "every slider move must change the picture"
+
+
+def test_lookup_explorers_name_the_unwritten_function():
+    reference = _lookup_reference()
+    labels, keys = points_2d()
+
+    def softmax(x, axis=-1):
+        raise NotImplementedError()
+
+    out = query_explorer(keys, labels, reference["similarity_scores"], softmax).children[1]
+    assert "uses `softmax`" in out.outputs[-1]["text"]

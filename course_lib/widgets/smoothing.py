@@ -41,7 +41,9 @@ def smoothing_explorer(
     weights_bars = weights_ax.bar(times, np.zeros_like(times), width=1.0, color="crimson")
     weights_ax.set_xlabel("time step")
     weights_ax.set_ylabel("weight")
-    matrix_image = matrix_ax.imshow(np.eye(len(times)), cmap="viridis", aspect="auto", interpolation="nearest")
+    matrix_image = matrix_ax.imshow(
+        np.eye(len(times)), cmap="viridis", aspect="auto", interpolation="nearest"
+    )
     inspected_row = matrix_ax.axhline(0, color="crimson", lw=1)
     matrix_ax.set_title("the whole weight matrix", fontsize=10)
     matrix_ax.set_xlabel("key (neighbour)")

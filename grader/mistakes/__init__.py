@@ -7,9 +7,9 @@ recognise the mistake from its output and the project can prove every diagnosis 
 from collections.abc import Callable
 from typing import Any
 
-from grader.mistakes import smoothing
+from grader.mistakes import lookup, smoothing
 
-MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {**smoothing.MISTAKES}
+MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {**smoothing.MISTAKES, **lookup.MISTAKES}
 
 
 def mistakes_for(exercise_id: str) -> dict[str, Callable[..., Any]]:

@@ -1,21 +1,38 @@
 """What learners import: the checks, the data, the plots and the sliders of the course."""
 
 from course_lib.check import check
-from course_lib.data import VIDEO_FEATURES, noisy_series, points_2d, step_series, video_library
+from course_lib.data import (
+    KEY_FEATURES,
+    MEANING_FEATURES,
+    VIDEO_FEATURES,
+    hand_set_projections,
+    noisy_series,
+    points_2d,
+    sarah_sentence,
+    step_series,
+    video_library,
+)
 from course_lib.plots import heatmap, plot_series
 from course_lib.widgets import needs_exercise
+from course_lib.widgets.attention import attention_explorer, scale_explorer
 from course_lib.widgets.lookup import query_explorer, temperature_explorer
 from course_lib.widgets.smoothing import smoothing_explorer
 
 __all__ = [
+    "KEY_FEATURES",
+    "MEANING_FEATURES",
     "VIDEO_FEATURES",
+    "attention_explorer",
     "check",
+    "hand_set_projections",
     "heatmap",
     "needs_exercise",
     "noisy_series",
     "plot_series",
     "points_2d",
     "query_explorer",
+    "sarah_sentence",
+    "scale_explorer",
     "smoothing_explorer",
     "step_series",
     "temperature_explorer",

@@ -122,6 +122,7 @@ def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, s
     except TypeError as error:
         return f"`{exercise.target}` should return {exercise.output}; {error}.", None
     expected = case.expected
+    mistake_id = _matching_mistake(case, actual, exercise)
     if len(actual) != len(expected):
         return (
             f"`{exercise.target}` should return {len(expected)} value(s) ({exercise.output}), "
@@ -131,6 +132,8 @@ def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, s
     for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
         which = f"item {index} of the result" if len(expected) > 1 else "the result"
         if got.shape != want.shape:
+            if mistake_id is not None:
+                return exercise.mistake(mistake_id).diagnosis, mistake_id
             hint = " It looks transposed." if got.shape == want.shape[::-1] and got.ndim >= 2 else ""
             return (
                 f"{which} has shape {got.shape}, but it should have shape {want.shape} "
@@ -139,8 +142,13 @@ def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, s
             )
         if np.issubdtype(want.dtype, np.floating) and not np.issubdtype(got.dtype, np.floating):
             return f"{which} has dtype {got.dtype}; it should hold floats ({want.dtype}).", None
+        if want.dtype == bool and got.dtype != bool:
+            return (
+                f"{which} has dtype {got.dtype}; it should be a boolean array (True or False), "
+                "e.g. the result of a comparison, or `.astype(bool)`.",
+                None,
+            )
         if np.all(np.isfinite(want)) and not np.all(np.isfinite(got)):
-            mistake_id = _matching_mistake(case, actual, exercise)
             if mistake_id is not None:
                 return exercise.mistake(mistake_id).diagnosis, mistake_id
             return (
@@ -150,7 +158,6 @@ def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, s
             )
     if _close(expected, actual, exercise):
         return None
-    mistake_id = _matching_mistake(case, actual, exercise)
     if mistake_id is not None:
         return exercise.mistake(mistake_id).diagnosis, mistake_id
     return _describe_difference(exercise, expected, actual), None

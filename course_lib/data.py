@@ -65,3 +65,60 @@ def points_2d():
     labels = ["cat video", "piano music", "cat + piano", "cooking", "sport"]
     keys = np.array([[1.5, 0.2], [0.2, 1.5], [1.1, 1.1], [-1.4, 0.5], [-0.3, -1.5]])
     return labels, keys
+
+
+SARAH_WORDS = ("Sarah", "lies", "still", "on", "the", "bed", "feeling")
+MEANING_FEATURES = (
+    "person",
+    "lying down",
+    "telling lies",
+    "motionless",
+    "furniture",
+    "place word",
+    "emotion",
+)
+KEY_FEATURES = ("rest", "who", "where")
+
+
+def sarah_sentence():
+    """Hand-made embeddings of "Sarah lies still on the bed, feeling": ``(words, x)``, x of shape (7, 7).
+
+    Row i describes word i by ``MEANING_FEATURES``. "lies" is split evenly between lying down and telling
+    lies: on its own, the word cannot tell which it means.
+    """
+    x = np.array(
+        [
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # Sarah
+            [0.0, 0.7, 0.7, 0.0, 0.0, 0.0, 0.0],  # lies
+            [0.0, 0.3, 0.0, 1.0, 0.0, 0.0, 0.0],  # still
+            [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],  # on
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.0],  # the
+            [0.0, 0.5, 0.0, 0.0, 1.0, 0.2, 0.0],  # bed
+            [0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],  # feeling
+        ]
+    )
+    return list(SARAH_WORDS), x
+
+
+def hand_set_projections():
+    """Readable projections for the Sarah sentence: ``(w_q, w_k, w_v)``.
+
+    w_k (7, 3) lets each word advertise ``KEY_FEATURES``: how restful it is, whether it is a who, a where.
+    w_q (7, 3) says what each kind of word asks for: lying-down and lying words ask about rest, emotions ask
+    who and whether at rest. w_v (7, 7) passes each word's meaning on, except that a bed or stillness also
+    passes on "lying down".
+    """
+    w_k = np.zeros((7, 3))
+    w_k[1, 0] = w_k[3, 0] = 1.0  # lying down, motionless -> rest
+    w_k[4, 0] = 1.5  # furniture -> rest
+    w_k[0, 1] = 1.0  # person -> who
+    w_k[5, 2] = 1.0  # place word -> where
+    w_q = np.zeros((7, 3))
+    w_q[1, 0] = w_q[2, 0] = 2.5  # lying down / telling lies ask: is there rest around me?
+    w_q[6, 0] = 2.0  # emotion asks: at rest?
+    w_q[6, 1] = 2.0  # emotion asks: who?
+    w_q[0, 2] = 1.0  # a person asks: where?
+    w_v = np.eye(7)
+    w_v[4, 1] = 0.8  # a bed passes on "lying down"
+    w_v[3, 1] = 0.5  # so does stillness
+    return w_q, w_k, w_v

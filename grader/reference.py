@@ -1,7 +1,9 @@
 """Reference implementations: the answer cells of the solution notebooks, run in the grader's process.
 
-The solution notebook is the one place a reference answer is written. Here we take its import statements
-and its nbgrader answer cells (``solution: true``), execute them, and hand out the functions they define.
+The solution notebook is the one place a reference answer is written. Here we take its import statements,
+the cells of code it hands the learner ready-made (tagged ``given``, e.g. a helper the answers call) and
+its nbgrader answer cells (``solution: true``), execute them in notebook order, and hand out the
+functions they define.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ import nbformat
 
 from grader.paths import solution_notebook
 
+GIVEN_TAG = "given"
 
-def answer_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+
+def is_answer_cell(cell: nbformat.NotebookNode) -> bool:
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(nbgrader.get("solution")) and not nbgrader.get("grade")
+
+
+def reference_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [
         cell
         for cell in notebook.cells
-        if cell.cell_type == "code"
-        and cell.metadata.get("nbgrader", {}).get("solution")
-        and not cell.metadata.get("nbgrader", {}).get("grade")
+        if is_answer_cell(cell) or (cell.cell_type == "code" and GIVEN_TAG in cell.metadata.get("tags", []))
     ]
 
 
@@ -47,8 +54,9 @@ def load_reference(lesson: str) -> dict[str, Any]:
     notebook = nbformat.read(path, as_version=4)
     namespace: dict[str, Any] = {"__name__": f"reference_{lesson}"}
     exec(compile(_import_statements(notebook), f"{path}:imports", "exec"), namespace)
-    for cell in answer_cells(notebook):
-        exec(compile(cell.source, f"{path}:{cell.metadata['nbgrader']['grade_id']}", "exec"), namespace)
+    for index, cell in enumerate(reference_cells(notebook)):
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"given cell {index}")
+        exec(compile(cell.source, f"{path}:{name}", "exec"), namespace)
     return namespace
 
 

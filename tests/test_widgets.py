@@ -3,9 +3,14 @@
 import numpy as np
 
 from course_lib import (
+    attention_explorer,
+    hand_set_projections,
+    needs_exercise,
     noisy_series,
     points_2d,
     query_explorer,
+    sarah_sentence,
+    scale_explorer,
     smoothing_explorer,
     temperature_explorer,
     video_library,
@@ -89,3 +94,46 @@ def test_lookup_explorers_name_the_unwritten_function():
 
     out = query_explorer(keys, labels, reference["similarity_scores"], softmax).children[1]
     assert "uses `softmax`" in out.outputs[-1]["text"]
+
+
+def test_attention_explorer_redraws_for_word_and_mask():
+    reference = load_reference("03_qkv")
+    words, x = sarah_sentence()
+    explorer = attention_explorer(
+        words,
+        x,
+        hand_set_projections(),
+        reference["project_qkv"],
+        reference["scaled_dot_product_attention"],
+        reference["causal_mask"],
+        word="lies",
+    )
+    (word, causal), out = explorer.children[0].children, explorer.children[1]
+    seen = [_image(out)]
+    word.value = "feeling"
+    seen.append(_image(out))
+    causal.value = True
+    seen.append(_image(out))
+    assert None not in seen and len(set(seen)) == 3
+
+
+def test_scale_explorer_redraws_for_dimension_and_scaling():
+    explorer = scale_explorer(load_reference("03_qkv")["softmax"])
+    (dim, scaled), out = explorer.children[0].children, explorer.children[1]
+    seen = [_image(out)]
+    dim.value = 512
+    seen.append(_image(out))
+    scaled.value = True
+    seen.append(_image(out))
+    assert None not in seen and len(set(seen)) == 3
+
+
+def test_needs_exercise_prints_the_names_and_drops_half_drawn_figures(capsys):
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    with needs_exercise("causal_mask"):
+        plt.subplots()
+        raise NotImplementedError()
+    assert set(plt.get_fignums()) == before
+    assert "`causal_mask`" in capsys.readouterr().out

@@ -14,15 +14,20 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
 import ipywidgets as widgets
+import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 
 @contextmanager
 def needs_exercise(*names: str):
     """Run a demo that uses the learner's functions; if one is not written yet, say so instead of failing."""
+    figures_before = set(plt.get_fignums())
     try:
         yield
     except NotImplementedError:
+        # A figure opened before the unwritten function was called would show up as empty axes.
+        for number in set(plt.get_fignums()) - figures_before:
+            plt.close(number)
         listed = ", ".join(f"`{name}`" for name in names)
         print(
             f"This cell uses {listed}. Write it in the exercise above, run its cell, then run this one again."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from course_lib import casefile
@@ -13,7 +14,21 @@ from course_lib.registry import get_exercise
 def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
     exercise = get_exercise(exercise_id)
     cases = casefile.load(exercise.lesson)[exercise.id]
-    return evaluate(exercise, learner, cases)
+    verdict = evaluate(exercise, learner, cases)
+    if verdict.passed:
+        return verdict
+    broken = [name for name in exercise.uses if _helper_fails(name, learner)]
+    if not broken:
+        return verdict
+    listed = " and ".join(f"`{name}`" for name in broken)
+    note = f"\n  Note: this function calls your {listed}, which fails its own check: fix that first."
+    return replace(verdict, message=verdict.message + note)
+
+
+def _helper_fails(exercise_id: str, learner: Callable[..., Any]) -> bool:
+    """Does the learner's own version of an earlier exercise, as the failing function sees it, fail?"""
+    helper = getattr(learner, "__globals__", {}).get(get_exercise(exercise_id).target)
+    return helper is not None and not run_check(exercise_id, helper).passed
 
 
 def check(exercise_id: str, learner: Callable[..., Any]) -> bool:

@@ -10,7 +10,7 @@ known mistakes live with the grader, which instructors keep to themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,8 @@ class Exercise:
     mistakes: tuple[Mistake, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-9
-    tags: tuple[str, ...] = field(default=())
+    uses: tuple[str, ...] = ()
+    """Ids of earlier exercises whose functions the learner's answer is meant to call."""
 
     @property
     def test_cell_id(self) -> str:

@@ -55,3 +55,20 @@ def test_every_exercise_declares_mistakes():
 def test_unknown_exercise_lists_the_known_ones():
     with pytest.raises(KeyError, match="gaussian_weights"):
         get_exercise("gausian_weights")
+
+
+def test_check_points_to_a_broken_helper_the_answer_calls():
+    from grader.reference import load_reference
+
+    namespace = dict(load_reference("02_lookup"))
+    exec(
+        "def soft_lookup(queries, keys, values, temperature):\n"
+        "    return softmax(similarity_scores(queries, keys) / temperature, axis=-1) @ values\n",
+        namespace,
+    )
+    namespace["softmax"] = mistakes_for("softmax")["no_max_subtraction"]
+    with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as failure:
+        check("soft_lookup", namespace["soft_lookup"])
+    assert "calls your `softmax`, which fails its own check" in str(failure.value)
+    namespace["softmax"] = load_reference("02_lookup")["softmax"]
+    assert check("soft_lookup", namespace["soft_lookup"])

@@ -8,78 +8,106 @@ import sys
 
 import pytest
 
-from course_lib.registry import get_exercise
+from course_lib.registry import get_exercise, lesson_exercises
 from grader.paths import ROOT
 from tests.conftest import make_submission, solution_answers
 
-LESSON = "01_smoothing"
+LESSONS = ("01_smoothing", "02_lookup", "03_qkv")
 WRONG = {
-    # student: (exercise, answer-cell edit, mistake the feedback must name)
-    "carol": ("gaussian_weights", ("(2 * sigma**2)", "(2 * sigma)"), "sigma_as_variance"),
-    "dave": ("smooth", ("weights @ values", "weights.T @ values"), "weights_transposed"),
+    # student: (lesson, exercise, answer-cell edit, mistake the feedback must name)
+    "carol": ("01_smoothing", "gaussian_weights", ("(2 * sigma**2)", "(2 * sigma)"), "sigma_as_variance"),
+    "dave": ("01_smoothing", "smooth", ("weights @ values", "weights.T @ values"), "weights_transposed"),
+    "erin": (
+        "03_qkv",
+        "scaled_dot_product_attention",
+        (" / np.sqrt(q.shape[-1])", ""),
+        "no_scale",
+    ),
+    "frank": (
+        "03_qkv",
+        "scaled_dot_product_attention",
+        ("softmax(scores, axis=-1)", "softmax(scores, axis=-2)"),
+        "softmax_over_queries",
+    ),
+    "gina": ("02_lookup", "softmax", ("axis=axis", "axis=-1"), "ignores_axis"),
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    answers = solution_answers(LESSON)
-    submissions = tmp_path_factory.mktemp("submitted")
-    make_submission(submissions, "alice", LESSON, answers)
-    make_submission(submissions, "bob", LESSON, {})
-    for student, (exercise_id, (old, new), _) in WRONG.items():
-        edited = dict(answers)
-        grade_id = f"answer_{exercise_id}"
-        assert old in edited[grade_id]
-        edited[grade_id] = edited[grade_id].replace(old, new)
-        make_submission(submissions, student, LESSON, edited)
-    out = tmp_path_factory.mktemp("out")
-    result = subprocess.run(
+def _max_score(lesson: str) -> float:
+    return float(sum(exercise.points for exercise in lesson_exercises(lesson)))
+
+
+def _autograde(submissions, out) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    submissions = tmp_path_factory.mktemp("submitted")
+    for lesson in LESSONS:
+        make_submission(submissions, "alice", lesson, solution_answers(lesson))
+        make_submission(submissions, "bob", lesson, {})
+    for student, (lesson, exercise_id, (old, new), _) in WRONG.items():
+        answers = solution_answers(lesson)
+        grade_id = f"answer_{exercise_id}"
+        assert old in answers[grade_id], f"the solution of {exercise_id} changed; update this test"
+        answers[grade_id] = answers[grade_id].replace(old, new)
+        make_submission(submissions, student, lesson, answers)
+    out = tmp_path_factory.mktemp("out")
+    result = _autograde(submissions, out)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
 
 def _grades(out):
     with open(out / "grades.csv", newline="") as handle:
-        return {row["student_id"]: row for row in csv.DictReader(handle)}
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
 
 
-def test_grades_csv_has_nbgrader_columns_and_expected_scores(graded):
+def _results(out):
+    entries = json.loads((out / "results.json").read_text())
+    return {(entry["student_id"], entry["assignment"]): entry for entry in entries}
+
+
+def test_solutions_earn_full_marks_and_stubs_zero(graded):
     grades = _grades(graded)
-    full = float(
-        sum(get_exercise(e).points for e in ("moving_average_weights", "gaussian_weights", "smooth"))
-    )
-    assert set(grades) == {"alice", "bob", "carol", "dave"}
-    for row in grades.values():
-        assert row["assignment"] == LESSON
-        assert float(row["max_score"]) == full
-    assert float(grades["alice"]["score"]) == full
-    assert float(grades["bob"]["score"]) == 0.0
-    for student, (exercise_id, _, _) in WRONG.items():
-        assert float(grades[student]["score"]) == full - get_exercise(exercise_id).points
+    for lesson in LESSONS:
+        assert float(grades[("alice", lesson)]["score"]) == _max_score(lesson)
+        assert float(grades[("bob", lesson)]["max_score"]) == _max_score(lesson)
+        assert float(grades[("bob", lesson)]["score"]) == 0.0
 
 
 def test_wrong_answers_lose_exactly_their_exercise(graded):
-    results = {entry["student_id"]: entry for entry in json.loads((graded / "results.json").read_text())}
-    for student, (exercise_id, _, _) in WRONG.items():
-        lost = [e["exercise_id"] for e in results[student]["exercises"] if e["score"] < e["max_score"]]
-        assert lost == [exercise_id]
+    grades, results = _grades(graded), _results(graded)
+    for student, (lesson, exercise_id, _, _) in WRONG.items():
+        expected = _max_score(lesson) - get_exercise(exercise_id).points
+        assert float(grades[(student, lesson)]["score"]) == expected, student
+        exercises = results[(student, lesson)]["exercises"]
+        assert [e["exercise_id"] for e in exercises if e["score"] < e["max_score"]] == [exercise_id]
 
 
 def test_feedback_names_the_mistake(graded):
-    for student, (exercise_id, _, mistake_id) in WRONG.items():
-        page = html.unescape((graded / "feedback" / student / f"{LESSON}.html").read_text())
-        assert get_exercise(exercise_id).mistake(mistake_id).diagnosis in page
+    for student, (lesson, exercise_id, _, mistake_id) in WRONG.items():
+        page = html.unescape((graded / "feedback" / student / f"{lesson}.html").read_text())
+        assert get_exercise(exercise_id).mistake(mistake_id).diagnosis in page, student
 
 
 def test_feedback_tells_the_stub_to_write_its_functions(graded):
-    page = html.unescape((graded / "feedback" / "bob" / f"{LESSON}.html").read_text())
+    page = html.unescape((graded / "feedback" / "bob" / "01_smoothing.html").read_text())
     assert "is not written yet" in page
+
+
+def test_grades_csv_uses_nbgrader_export_columns(graded):
+    with open(graded / "grades.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[:4] == ["assignment", "duedate", "timestamp", "student_id"]
+    assert {"score", "max_score", "raw_score"} <= set(header)
 
 
 def test_validate_passes():
@@ -91,23 +119,16 @@ def test_validate_passes():
 
 
 def test_unreadable_notebook_gets_a_row_and_a_reason(tmp_path):
-    answers = solution_answers(LESSON)
-    make_submission(tmp_path / "submitted", "erin", LESSON, answers)
-    broken = tmp_path / "submitted" / "frank" / LESSON / f"{LESSON}.ipynb"
+    lesson = "01_smoothing"
+    make_submission(tmp_path / "submitted", "erin", lesson, solution_answers(lesson))
+    broken = tmp_path / "submitted" / "frank" / lesson / f"{lesson}.ipynb"
     broken.parent.mkdir(parents=True)
     broken.write_text('{"cells": [ this is not json')
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-m", "grader", "autograde", str(tmp_path / "submitted"), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = _autograde(tmp_path / "submitted", out)
     assert result.returncode == 0, result.stdout + result.stderr
     grades = _grades(out)
-    assert float(grades["frank"]["score"]) == 0.0
-    assert float(grades["erin"]["score"]) == float(grades["erin"]["max_score"])
-    results = {entry["student_id"]: entry for entry in json.loads((out / "results.json").read_text())}
-    assert "not valid JSON" in results["frank"]["problem"]
+    assert float(grades[("frank", lesson)]["score"]) == 0.0
+    assert float(grades[("erin", lesson)]["score"]) == _max_score(lesson)
+    assert "not valid JSON" in _results(out)[("frank", lesson)]["problem"]
     assert "frank" in result.stdout and "PROBLEM" in result.stdout

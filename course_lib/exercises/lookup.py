@@ -113,6 +113,7 @@ register(
         lesson=LESSON,
         target="soft_lookup",
         points=3,
+        uses=("similarity_scores", "softmax"),
         make_cases=_soft_lookup_cases,
         output="an array of shape (n_queries, value_dim), float: one blended value per query",
         mistakes=(
@@ -149,6 +150,7 @@ register(
         lesson=LESSON,
         target="hard_lookup",
         points=2,
+        uses=("similarity_scores",),
         make_cases=_hard_lookup_cases,
         output=(
             "an array of shape (n_queries, value_dim), float: for each query, the value of its "

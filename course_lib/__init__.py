@@ -15,6 +15,7 @@ from course_lib.data import (
 from course_lib.plots import heatmap, plot_series
 from course_lib.widgets import needs_exercise
 from course_lib.widgets.attention import attention_explorer, scale_explorer
+from course_lib.widgets.heads import head_explorer
 from course_lib.widgets.lookup import query_explorer, temperature_explorer
 from course_lib.widgets.smoothing import smoothing_explorer
 
@@ -25,6 +26,7 @@ __all__ = [
     "attention_explorer",
     "check",
     "hand_set_projections",
+    "head_explorer",
     "heatmap",
     "needs_exercise",
     "noisy_series",

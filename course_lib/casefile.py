@@ -26,6 +26,8 @@ def encode(value: Any) -> Any:
         return {"array": value.tolist(), "dtype": str(value.dtype), "shape": list(value.shape)}
     if isinstance(value, tuple):
         return {"tuple": [encode(item) for item in value]}
+    if isinstance(value, dict):
+        return {"dict": {name: encode(item) for name, item in value.items()}}
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -36,6 +38,8 @@ def decode(value: Any) -> Any:
         return np.array(value["array"], dtype=value["dtype"]).reshape(value["shape"])
     if isinstance(value, dict) and "tuple" in value:
         return tuple(decode(item) for item in value["tuple"])
+    if isinstance(value, dict) and "dict" in value:
+        return {name: decode(item) for name, item in value["dict"].items()}
     return value
 
 

@@ -73,6 +73,8 @@ def describe_inputs(inputs: Mapping[str, Any]) -> str:
     for name, value in inputs.items():
         if isinstance(value, np.ndarray):
             parts.append(f"{name}: array of shape {value.shape}")
+        elif isinstance(value, Mapping):
+            parts.append(f"{name}: {{{describe_inputs(value)}}}")
         else:
             parts.append(f"{name}={value!r}")
     return ", ".join(parts)
@@ -88,7 +90,7 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
     for case in cases:
         inputs = copy.deepcopy(case.inputs)
         try:
-            returned = learner(**inputs)
+            returned = exercise.run(learner, inputs)
         except NotImplementedError:
             return _fail(
                 exercise,

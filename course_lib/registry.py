@@ -43,6 +43,12 @@ class Exercise:
     atol: float = 1e-9
     uses: tuple[str, ...] = ()
     """Ids of earlier exercises whose functions the learner's answer is meant to call."""
+    call: Callable[[Any, Case], Any] | None = None
+    """How to run the learner's object on a case; by default ``learner(**case)``. Module exercises use it to
+    build the learner's class with injected weights and call it on tensors."""
+
+    def run(self, learner: Any, case: Case) -> Any:
+        return learner(**case) if self.call is None else self.call(learner, case)
 
     @property
     def test_cell_id(self) -> str:

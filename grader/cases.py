@@ -14,12 +14,12 @@ def build_cases(exercise: Exercise, rng: np.random.Generator) -> list[CheckCase]
     reference = reference_for(exercise)
     cases = []
     for number, inputs in enumerate(exercise.make_cases(rng), start=1):
-        expected = as_output(reference(**inputs))
+        expected = as_output(exercise.run(reference, inputs))
         mistake_outputs = {}
         for mistake_id, wrong in mistakes_for(exercise.id).items():
             try:
                 with np.errstate(all="ignore"):  # some mistakes overflow or divide by 0: that is their point
-                    output = as_output(wrong(**inputs))
+                    output = as_output(exercise.run(wrong, inputs))
             except Exception:  # a mistake that cannot even run on this case tells nothing here
                 continue
             if not _same(output, expected, exercise):

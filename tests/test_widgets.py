@@ -5,6 +5,7 @@ import numpy as np
 from course_lib import (
     attention_explorer,
     hand_set_projections,
+    head_explorer,
     needs_exercise,
     noisy_series,
     points_2d,
@@ -137,3 +138,18 @@ def test_needs_exercise_prints_the_names_and_drops_half_drawn_figures(capsys):
         raise NotImplementedError()
     assert set(plt.get_fignums()) == before
     assert "`causal_mask`" in capsys.readouterr().out
+
+
+def test_head_explorer_shows_each_head_and_layer():
+    rng = np.random.default_rng(0)
+    maps = rng.dirichlet(np.ones(5), size=(2, 3, 5))  # (layers, heads, seq, seq), rows sum to 1
+    explorer = head_explorer(list("abcde"), maps)
+    (layer, head), out = explorer.children[0].children, explorer.children[1]
+    seen = [_image(out)]
+    head.value = 2
+    seen.append(_image(out))
+    layer.value = 1
+    seen.append(_image(out))
+    assert None not in seen and len(set(seen)) == 3
+    single = head_explorer(list("abcde"), maps[0])
+    assert len(single.children[0].children) == 1, "one layer: only the head selector"

@@ -1,0 +1,270 @@
+"""Lesson 04, multi-head attention, in PyTorch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course_lib.exercises.torch_support import call_function, call_module, linear_state, to_torch
+from course_lib.registry import Case, Exercise, Mistake, register
+
+LESSON = "04_multihead"
+RTOL, ATOL = 1e-6, 1e-8
+
+
+def _split_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        {"x": rng.normal(size=(1, 3, 4)), "n_heads": 2},
+        {"x": rng.normal(size=(2, 5, 6)), "n_heads": 3},
+        {"x": rng.normal(size=(3, 4, 8)), "n_heads": 1},
+        {"x": rng.normal(size=(2, 2, 12)), "n_heads": 4},
+    ]
+
+
+register(
+    Exercise(
+        id="split_heads",
+        lesson=LESSON,
+        target="split_heads",
+        points=2,
+        make_cases=_split_cases,
+        call=call_function,
+        rtol=RTOL,
+        atol=ATOL,
+        output="a tensor of shape (batch, n_heads, seq_len, d_model // n_heads)",
+        mistakes=(
+            Mistake(
+                "view_without_transpose",
+                "You reshaped straight to (batch, n_heads, seq_len, d_head). That cuts the sequence into "
+                "pieces instead of cutting each word's vector into heads: first view as (batch, seq_len, "
+                "n_heads, d_head), then `.transpose(1, 2)`.",
+            ),
+            Mistake(
+                "heads_not_moved",
+                "You split each vector into heads but left the heads on axis 2: the result must be "
+                "(batch, n_heads, seq_len, d_head), so `.transpose(1, 2)` after the view.",
+            ),
+        ),
+    )
+)
+
+
+def _merge_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        {"x": rng.normal(size=shape)} for shape in [(1, 2, 3, 2), (2, 3, 5, 2), (2, 4, 4, 3), (1, 1, 3, 5)]
+    ]
+
+
+register(
+    Exercise(
+        id="merge_heads",
+        lesson=LESSON,
+        target="merge_heads",
+        points=2,
+        make_cases=_merge_cases,
+        call=call_function,
+        rtol=RTOL,
+        atol=ATOL,
+        output="a tensor of shape (batch, seq_len, n_heads * d_head)",
+        mistakes=(
+            Mistake(
+                "reshape_without_transpose",
+                "You reshaped without moving the heads back next to d_head, which mixes words together. "
+                "Transpose to (batch, seq_len, n_heads, d_head) first: `x.transpose(1, 2)`, then reshape.",
+            ),
+            Mistake(
+                "heads_interleaved",
+                "Your heads are merged in the wrong order: the merged vector must hold head 0's d_head "
+                "numbers, then head 1's, and so on. Transpose to (batch, seq_len, n_heads, d_head) and "
+                "reshape; do not move d_head in front of the heads.",
+            ),
+        ),
+    )
+)
+
+
+def _attention_state(rng: np.random.Generator, d_model: int) -> dict[str, np.ndarray]:
+    return {**linear_state(rng, "qkv", d_model, 3 * d_model), **linear_state(rng, "proj", d_model, d_model)}
+
+
+def _mha_cases(rng: np.random.Generator) -> list[Case]:
+    def case(batch, seq_len, d_model, n_heads, causal):
+        return {
+            "init": {"d_model": d_model, "n_heads": n_heads},
+            "state": _attention_state(rng, d_model),
+            "inputs": {"x": rng.normal(size=(batch, seq_len, d_model)), "causal": causal},
+        }
+
+    return [
+        case(1, 3, 4, 2, False),
+        case(2, 5, 6, 3, False),
+        case(2, 4, 8, 4, True),
+        case(3, 6, 8, 2, True),
+        case(1, 2, 5, 1, True),
+    ]
+
+
+MHA_MISTAKES = (
+    Mistake(
+        "scale_by_d_model",
+        "You scaled the scores by sqrt(d_model). Each head compares vectors of length d_head, so divide by "
+        "sqrt(d_head) = sqrt(d_model // n_heads).",
+    ),
+    Mistake(
+        "split_without_transpose",
+        "Your heads are split with a reshape/view but no transpose, so each 'head' holds pieces of "
+        "different words. View as (batch, seq_len, n_heads, d_head), then `.transpose(1, 2)`.",
+    ),
+    Mistake(
+        "merge_without_transpose",
+        "You merged the heads with a reshape but no transpose, so the merged vectors mix different words. "
+        "Transpose back to (batch, seq_len, n_heads, d_head) before reshaping.",
+    ),
+    Mistake(
+        "no_output_projection",
+        "You left out the output projection: after merging the heads, apply `self.proj`.",
+    ),
+    Mistake(
+        "causal_mask_ignored",
+        "With causal=True the output at position t must not depend on later positions, but yours does: the "
+        "mask is not applied. Set the scores above the diagonal to -inf before the softmax.",
+    ),
+    Mistake(
+        "causal_mask_upper",
+        "Your causal mask hides the past and shows the future (tril/triu swapped). Position t may see "
+        "positions <= t: mask the scores where key index > query index.",
+    ),
+    Mistake(
+        "softmax_over_queries",
+        "The weights in each row should sum to 1 over the keys (dim=-1); yours sum to 1 over the queries: "
+        "softmax along the wrong dimension?",
+    ),
+)
+
+register(
+    Exercise(
+        id="multi_head_attention",
+        lesson=LESSON,
+        target="MultiHeadAttention",
+        points=4,
+        make_cases=_mha_cases,
+        call=call_module,
+        rtol=RTOL,
+        atol=ATOL,
+        output=(
+            "forward(x, causal) returns (output, weights): output (batch, seq_len, d_model), weights "
+            "(batch, n_heads, seq_len, seq_len)"
+        ),
+        uses=("split_heads", "merge_heads"),
+        mistakes=MHA_MISTAKES,
+    )
+)
+
+
+def _loop_cases(rng: np.random.Generator) -> list[Case]:
+    def case(batch, seq_len, d_model, n_heads, causal):
+        state = _attention_state(rng, d_model)
+        return {
+            "x": rng.normal(size=(batch, seq_len, d_model)),
+            "qkv_weight": state["qkv.weight"],
+            "qkv_bias": state["qkv.bias"],
+            "proj_weight": state["proj.weight"],
+            "proj_bias": state["proj.bias"],
+            "n_heads": n_heads,
+            "causal": causal,
+        }
+
+    return [case(1, 3, 4, 2, False), case(2, 5, 6, 3, True), case(2, 4, 8, 4, True)]
+
+
+register(
+    Exercise(
+        id="attention_heads_loop",
+        lesson=LESSON,
+        target="attention_heads_loop",
+        points=2,
+        make_cases=_loop_cases,
+        call=call_function,
+        rtol=RTOL,
+        atol=ATOL,
+        output="a tensor of shape (batch, seq_len, d_model), equal to the batched module's output",
+        mistakes=(
+            Mistake(
+                "strided_head_slices",
+                "You gave head h every n_heads-th row of the weights. Head h owns a *contiguous* block: "
+                "rows h * d_head to (h + 1) * d_head of each of the q, k and v parts.",
+            ),
+            Mistake(
+                "qkv_bias_forgotten",
+                "You sliced the weights correctly but left out the biases: each head's q, k and v get the "
+                "matching slice of `qkv_bias` added.",
+            ),
+        ),
+    )
+)
+
+
+class ProjectionWeights:
+    """What ``copy_to_torch`` receives: the layers and sizes of a MultiHeadAttention, without forward()."""
+
+    def __init__(self, d_model: int, n_heads: int, state: dict[str, np.ndarray]):
+        import torch
+
+        self.d_model, self.n_heads = d_model, n_heads
+        self.qkv = torch.nn.Linear(d_model, 3 * d_model).double()
+        self.proj = torch.nn.Linear(d_model, d_model).double()
+        with torch.no_grad():
+            for name, array in state.items():
+                layer, parameter = name.split(".")
+                getattr(getattr(self, layer), parameter).copy_(torch.from_numpy(array))
+
+
+def _run_copy_to_torch(learner: Any, case: Case) -> Any:
+    import torch
+
+    holder = ProjectionWeights(case["init"]["d_model"], case["init"]["n_heads"], case["state"])
+    library_layer = learner(holder)
+    if not isinstance(library_layer, torch.nn.MultiheadAttention):
+        raise TypeError(
+            f"it should return a torch.nn.MultiheadAttention, not a {type(library_layer).__name__}"
+        )
+    library_layer = library_layer.double().eval()
+    inputs = to_torch(case["inputs"])
+    x, seq_len = inputs["x"], inputs["x"].shape[1]
+    mask = (
+        torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool), diagonal=1) if inputs["causal"] else None
+    )
+    with torch.no_grad():
+        output, _ = library_layer(x, x, x, attn_mask=mask, need_weights=False)
+    return output
+
+
+register(
+    Exercise(
+        id="copy_to_torch",
+        lesson=LESSON,
+        target="copy_to_torch",
+        points=2,
+        make_cases=_mha_cases,
+        call=_run_copy_to_torch,
+        rtol=RTOL,
+        atol=ATOL,
+        output=(
+            "a torch.nn.MultiheadAttention(d_model, n_heads, batch_first=True) holding the same weights; "
+            "called on x it must give your module's output"
+        ),
+        mistakes=(
+            Mistake(
+                "not_batch_first",
+                "Your layer treats axis 0 as the sequence. Our tensors are (batch, seq_len, d_model): create "
+                "it with `batch_first=True`.",
+            ),
+            Mistake(
+                "biases_not_copied",
+                "You copied the weights but not the biases: copy `qkv.bias` into `in_proj_bias` and "
+                "`proj.bias` into `out_proj.bias` as well.",
+            ),
+        ),
+    )
+)

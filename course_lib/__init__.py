@@ -17,6 +17,7 @@ from course_lib.widgets import needs_exercise
 from course_lib.widgets.attention import attention_explorer, scale_explorer
 from course_lib.widgets.heads import head_explorer
 from course_lib.widgets.lookup import query_explorer, temperature_explorer
+from course_lib.widgets.positions import position_explorer
 from course_lib.widgets.smoothing import smoothing_explorer
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "noisy_series",
     "plot_series",
     "points_2d",
+    "position_explorer",
     "query_explorer",
     "sarah_sentence",
     "scale_explorer",

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from course_lib import casefile
-from course_lib.checking import ExerciseFailed, Verdict, evaluate
+from course_lib.checking import ExerciseFailed, Verdict, evaluate, learner_namespace
 from course_lib.registry import get_exercise
 
 
 def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
+    """The verdict on the visible cases. A wrong answer whose earlier helpers (the registry's ``uses``)
+    are wrong themselves is *deferred*: it cannot be judged until they are fixed, and the grader judges it
+    with correct helpers in their place."""
     exercise = get_exercise(exercise_id)
-    cases = casefile.load(exercise.lesson)[exercise.id]
-    verdict = evaluate(exercise, learner, cases)
-    if verdict.passed:
+    verdict = evaluate(exercise, learner, casefile.load(exercise.lesson)[exercise.id])
+    if verdict.passed or verdict.unwritten:
         return verdict
     broken = [name for name in exercise.uses if _helper_fails(name, learner)]
     if not broken:
         return verdict
-    listed = " and ".join(f"`{name}`" for name in broken)
-    note = f"\n  Note: this function calls your {listed}, which fails its own check: fix that first."
-    return replace(verdict, message=verdict.message + note)
+    listed = " and ".join(f"`{get_exercise(name).target}`" for name in broken)
+    return Verdict(
+        exercise.id,
+        passed=False,
+        deferred=True,
+        message=(
+            f"⚠ {exercise.id}: not judged yet. It calls your {listed}, which fails its own check, so its "
+            f"results cannot be right yet. Fix {listed} first, then run this check again. (When grading, "
+            f"`{exercise.target}` is judged with a correct {listed} in place of yours.)"
+        ),
+    )
 
 
 def _helper_fails(exercise_id: str, learner: Callable[..., Any]) -> bool:
-    """Does the learner's own version of an earlier exercise, as the failing function sees it, fail?"""
-    helper = getattr(learner, "__globals__", {}).get(get_exercise(exercise_id).target)
+    """Does the learner's own version of an earlier exercise, as the failing answer sees it, fail?"""
+    helper = learner_namespace(learner).get(get_exercise(exercise_id).target)
     return helper is not None and not run_check(exercise_id, helper).passed
 
 
@@ -35,9 +44,13 @@ def check(exercise_id: str, learner: Callable[..., Any]) -> bool:
     """Check ``learner`` against the visible cases of exercise ``exercise_id``.
 
     Prints a short confirmation when every case passes; otherwise raises ``ExerciseFailed`` whose message
-    says which case failed and, when the mistake is a known one, what probably went wrong.
+    says which case failed and, when the mistake is a known one, what probably went wrong. When the answer
+    depends on an earlier function that is itself wrong, it says so and returns False instead.
     """
     verdict = run_check(exercise_id, learner)
+    if verdict.deferred:
+        print(verdict.message)
+        return False
     if not verdict.passed:
         raise ExerciseFailed(verdict)
     print(verdict.message)

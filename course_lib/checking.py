@@ -7,8 +7,9 @@ grader's hidden tests (fresh cases, expectations computed by the grader's refere
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,10 @@ class Verdict:
     message: str
     mistake_id: str | None = None
     case_name: str | None = None
+    deferred: bool = False
+    """Not judged: the answer calls one of the learner's earlier functions, which is wrong itself."""
+    unwritten: bool = False
+    """The learner has not written the answer yet (it raises NotImplementedError)."""
 
 
 class ExerciseFailed(AssertionError):
@@ -68,6 +73,16 @@ def _to_numpy(item: Any) -> np.ndarray:
     return array
 
 
+def learner_namespace(learner: Any) -> dict[str, Any]:
+    """The global namespace the learner's function or class was defined in (the notebook's, in a kernel)."""
+    if hasattr(learner, "__globals__"):
+        return learner.__globals__
+    for member in vars(learner).values() if isinstance(learner, type) else ():
+        if hasattr(member, "__globals__"):
+            return member.__globals__
+    return {}
+
+
 def describe_inputs(inputs: Mapping[str, Any]) -> str:
     parts = []
     for name, value in inputs.items():
@@ -87,16 +102,23 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
             exercise,
             f"`{exercise.target}` should be a function, but it is a {type(learner).__name__}.",
         )
+    if exercise.judge is not None:
+        return _judge(exercise, learner)
     for case in cases:
         inputs = copy.deepcopy(case.inputs)
         try:
-            returned = exercise.run(learner, inputs)
+            # Warnings would land on stderr, and nbgrader fails any test cell that writes to stderr;
+            # what matters (nan, overflow) is diagnosed from the result instead.
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                returned = exercise.run(learner, inputs)
         except NotImplementedError:
-            return _fail(
+            verdict = _fail(
                 exercise,
                 f"`{exercise.target}` is not written yet: replace `raise NotImplementedError()` "
                 "with your code, run that cell, then run this check again.",
             )
+            return replace(verdict, unwritten=True)
         except Exception as error:  # the learner's code may raise anything; we report it, not crash
             return _fail(exercise, f"`{exercise.target}` raised {type(error).__name__}: {error}", case)
         problem = _compare(exercise, case, returned)
@@ -114,6 +136,23 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
         passed=True,
         message=f"✔ {exercise.id}: all {len(cases)} cases pass. Well done!",
     )
+
+
+def _judge(exercise: Exercise, learner: Any) -> Verdict:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem = exercise.judge(learner)
+    except NotImplementedError:
+        return replace(
+            _fail(exercise, f"`{exercise.target}` is not ready yet: finish the exercises above."),
+            unwritten=True,
+        )
+    except Exception as error:  # the learner's object may fail in any way; report it
+        return _fail(exercise, f"checking `{exercise.target}` raised {type(error).__name__}: {error}")
+    if problem is not None:
+        return _fail(exercise, problem)
+    return Verdict(exercise.id, passed=True, message=f"✔ {exercise.id}: passes. Well done!")
 
 
 def _compare(exercise: Exercise, case: CheckCase, returned: Any) -> tuple[str, str | None] | None:

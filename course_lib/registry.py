@@ -43,6 +43,8 @@ class Exercise:
     atol: float = 1e-9
     uses: tuple[str, ...] = ()
     """Ids of earlier exercises whose functions the learner's answer is meant to call."""
+    judge: Callable[[Any], str | None] | None = None
+    """For an exercise with no single right output (a trained model): returns what is wrong, or None."""
     call: Callable[[Any, Case], Any] | None = None
     """How to run the learner's object on a case; by default ``learner(**case)``. Module exercises use it to
     build the learner's class with injected weights and call it on tensors."""

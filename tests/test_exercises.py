@@ -57,7 +57,7 @@ def test_unknown_exercise_lists_the_known_ones():
         get_exercise("gausian_weights")
 
 
-def test_check_points_to_a_broken_helper_the_answer_calls():
+def test_check_points_to_a_broken_helper_the_answer_calls(capsys):
     from grader.reference import load_reference
 
     namespace = dict(load_reference("02_lookup"))
@@ -67,8 +67,27 @@ def test_check_points_to_a_broken_helper_the_answer_calls():
         namespace,
     )
     namespace["softmax"] = mistakes_for("softmax")["no_max_subtraction"]
-    with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as failure:
-        check("soft_lookup", namespace["soft_lookup"])
-    assert "calls your `softmax`, which fails its own check" in str(failure.value)
+    with np.errstate(all="ignore"):
+        assert check("soft_lookup", namespace["soft_lookup"]) is False
+        assert "calls your `softmax`, which fails its own check" in capsys.readouterr().out
+        assert run_hidden("soft_lookup", namespace["soft_lookup"], seed=1).passed, (
+            "graded with a correct softmax"
+        )
+    assert namespace["softmax"] is mistakes_for("softmax")["no_max_subtraction"], (
+        "the learner's own is restored"
+    )
     namespace["softmax"] = load_reference("02_lookup")["softmax"]
     assert check("soft_lookup", namespace["soft_lookup"])
+
+
+def test_a_wrong_answer_with_correct_helpers_is_not_deferred():
+    from grader.reference import load_reference
+
+    namespace = dict(load_reference("02_lookup"))
+    exec(
+        "def soft_lookup(queries, keys, values, temperature):\n"
+        "    return softmax(similarity_scores(queries, keys) * temperature, axis=-1) @ values\n",
+        namespace,
+    )
+    with pytest.raises(ExerciseFailed, match="multiplied the scores by the temperature"):
+        check("soft_lookup", namespace["soft_lookup"])

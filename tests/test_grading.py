@@ -12,7 +12,7 @@ from course_lib.registry import get_exercise, lesson_exercises
 from grader.paths import ROOT
 from tests.conftest import make_submission, solution_answers
 
-LESSONS = ("01_smoothing", "02_lookup", "03_qkv")
+LESSONS = ("01_smoothing", "02_lookup", "03_qkv", "04_multihead", "05_decoder")
 WRONG = {
     # student: (lesson, exercise, answer-cell edit, mistake the feedback must name)
     "carol": ("01_smoothing", "gaussian_weights", ("(2 * sigma**2)", "(2 * sigma)"), "sigma_as_variance"),
@@ -29,7 +29,20 @@ WRONG = {
         ("softmax(scores, axis=-1)", "softmax(scores, axis=-2)"),
         "softmax_over_queries",
     ),
-    "gina": ("02_lookup", "softmax", ("axis=axis", "axis=-1"), "ignores_axis"),
+    # a wrong helper costs its own points only: soft_lookup calls this softmax, Block and GPT this LayerNorm
+    "gina": ("02_lookup", "softmax", ("x - x.max(axis=axis, keepdims=True)", "x"), "no_max_subtraction"),
+    "hank": (
+        "04_multihead",
+        "multi_head_attention",
+        ("(split_heads(t, self.n_heads) for t", "(t.reshape(t.shape[0], self.n_heads, t.shape[1], -1) for t"),
+        "split_without_transpose",
+    ),
+    "ivy": (
+        "05_decoder",
+        "layer_norm",
+        ("((x - mean) ** 2).mean(dim=-1, keepdim=True)", "x.var(dim=-1, keepdim=True)"),
+        "unbiased_variance",
+    ),
 }
 
 

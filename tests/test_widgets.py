@@ -9,6 +9,7 @@ from course_lib import (
     needs_exercise,
     noisy_series,
     points_2d,
+    position_explorer,
     query_explorer,
     sarah_sentence,
     scale_explorer,
@@ -153,3 +154,12 @@ def test_head_explorer_shows_each_head_and_layer():
     assert None not in seen and len(set(seen)) == 3
     single = head_explorer(list("abcde"), maps[0])
     assert len(single.children[0].children) == 1, "one layer: only the head selector"
+
+
+def test_position_explorer_follows_the_dimension_slider():
+    table = np.sin(np.arange(20)[:, None] / (1.0 + np.arange(6))[None, :])
+    explorer = position_explorer(table)
+    (dimension,), out = explorer.children[0].children, explorer.children[1]
+    first = _image(out)
+    dimension.value = 5
+    assert first and _image(out) and first != _image(out)

@@ -7,13 +7,14 @@ recognise the mistake from its output and the project can prove every diagnosis 
 from collections.abc import Callable
 from typing import Any
 
-from grader.mistakes import attention, lookup, multihead, smoothing
+from grader.mistakes import attention, decoder, lookup, multihead, smoothing
 
 MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {
     **smoothing.MISTAKES,
     **lookup.MISTAKES,
     **attention.MISTAKES,
     **multihead.MISTAKES,
+    **decoder.MISTAKES,
 }
 
 

@@ -70,8 +70,11 @@ def model_accuracy(model: nn.Module, corpus: Corpus) -> float:
 
 
 class LossPlot:
-    """A loss curve that redraws in place while a training loop runs: ``plot = LossPlot(); display(plot.widget)``
-    then ``plot.add(step, loss)`` every step (it redraws every ``every`` steps)."""
+    """A loss curve that redraws in place while a training loop runs.
+
+    ``plot = LossPlot(); display(plot.widget)``, then ``plot.add(step, loss)`` at every step; it redraws
+    every ``every`` steps.
+    """
 
     def __init__(self, title: str = "training loss", every: int = 25):
         self.widget = widgets.Output()

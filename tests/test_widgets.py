@@ -163,3 +163,34 @@ def test_position_explorer_follows_the_dimension_slider():
     first = _image(out)
     dimension.value = 5
     assert first and _image(out) and first != _image(out)
+
+
+def test_completion_explorer_redraws_for_temperature_and_draw():
+    from course_lib import completion_explorer, make_corpus
+    from course_lib.training import BigramBaseline
+
+    corpus = make_corpus(seed=0)
+    model = BigramBaseline(__import__("torch").tensor(corpus.train_ids()), len(corpus.vocabulary))
+    model.context_length = 8
+    generate = load_reference("06_gpt")["generate"]
+    explorer = completion_explorer(model, corpus, generate, "Sarah lies still on the bed , feeling")
+    (temperature, draw), out = explorer.children[0].children, explorer.children[1]
+    seen = [_image(out)]
+    temperature.value = 2.5
+    seen.append(_image(out))
+    draw.value = 3
+    seen.append(_image(out))
+    assert None not in seen and len(set(seen)) == 3
+
+
+def test_loss_plot_redraws_every_few_steps():
+    from course_lib import LossPlot
+
+    plot = LossPlot(every=2)
+    plot.add(0, 4.0)
+    assert plot.widget.outputs == ()
+    plot.add(1, 3.0)
+    first = _image(plot.widget)
+    plot.add(2, 2.0)
+    plot.add(3, 1.0)
+    assert first and _image(plot.widget) != first

@@ -1,0 +1,249 @@
+"""Lesson 06, a tiny GPT: batches, the loss, a training step, generation, and the trained model itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course_lib.exercises.torch_support import build_module, call_function, to_torch
+from course_lib.registry import Case, Exercise, Mistake, register
+
+LESSON = "06_gpt"
+ACCURACY_BAR = 0.9
+"""Share of held-out sentences the trained model must complete with a feeling of the right kind."""
+
+
+def _batch_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        {"data": np.arange(20), "starts": np.array([1, 5, 10]), "context_length": 4},
+        {"data": np.arange(100, 130), "starts": np.array([3]), "context_length": 8},
+        {
+            "data": rng.integers(0, 50, size=64),
+            "starts": rng.integers(1, 64 - 9, size=5),
+            "context_length": 8,
+        },
+    ]
+
+
+register(
+    Exercise(
+        id="get_batch",
+        lesson=LESSON,
+        target="get_batch",
+        points=2,
+        make_cases=_batch_cases,
+        call=call_function,
+        output="a tuple (x, y) of integer tensors, both (len(starts), context_length); y is x shifted by one",
+        mistakes=(
+            Mistake(
+                "targets_not_shifted",
+                "Your targets are the inputs themselves, so the model would learn to copy the current word. "
+                "The target at each position is the *next* word: y = data[start + 1 : start + 1 + "
+                "context_length].",
+            ),
+            Mistake(
+                "shifted_the_wrong_way",
+                "Your targets are shifted backwards (the previous word). The target at each position is the "
+                "next word: y starts one step *after* x.",
+            ),
+        ),
+    )
+)
+
+
+def _loss_cases(rng: np.random.Generator) -> list[Case]:
+    def case(batch, seq_len, vocab, shift=0.0, spread=1.0):
+        return {
+            "logits": rng.normal(size=(batch, seq_len, vocab)) * spread + shift,
+            "targets": rng.integers(0, vocab, size=(batch, seq_len)),
+        }
+
+    return [case(1, 3, 5), case(2, 4, 7), case(3, 2, 6, shift=1000.0), case(2, 3, 4, spread=200.0)]
+
+
+register(
+    Exercise(
+        id="cross_entropy",
+        lesson=LESSON,
+        target="cross_entropy",
+        points=3,
+        make_cases=_loss_cases,
+        call=call_function,
+        output="a 0-dimensional float tensor: the mean, over every position, of -log p(target)",
+        mistakes=(
+            Mistake(
+                "sum_instead_of_mean",
+                "You summed the losses of all positions; take their mean, so the loss does not grow with "
+                "the batch size.",
+            ),
+            Mistake(
+                "unstable_log_softmax",
+                "Your loss overflows for large logits: log(exp(x) / sum(exp(x))) computes exp(1000). Use "
+                "log p = x - logsumexp(x): `logits - torch.logsumexp(logits, dim=-1, keepdim=True)`.",
+            ),
+            Mistake(
+                "softmax_over_positions",
+                "You normalised over the positions. The probabilities at each position are over the "
+                "vocabulary: the last dimension.",
+            ),
+            Mistake(
+                "missing_minus",
+                "Your loss is negative: cross-entropy is *minus* the mean log-probability of the targets.",
+            ),
+        ),
+    )
+)
+
+
+def _toy_state(rng: np.random.Generator, vocab_size: int) -> dict[str, np.ndarray]:
+    return {
+        "own.weight": rng.normal(size=(vocab_size, vocab_size)),
+        "past.weight": rng.normal(size=(vocab_size, vocab_size)),
+    }
+
+
+def _train_cases(rng: np.random.Generator) -> list[Case]:
+    def case(vocab, batch, seq_len, lr):
+        return {
+            "init": {"vocab_size": vocab, "context_length": seq_len},
+            "state": _toy_state(rng, vocab),
+            "batches": {
+                "x1": rng.integers(0, vocab, size=(batch, seq_len)),
+                "y1": rng.integers(0, vocab, size=(batch, seq_len)),
+                "x2": rng.integers(0, vocab, size=(batch, seq_len)),
+                "y2": rng.integers(0, vocab, size=(batch, seq_len)),
+            },
+            "lr": lr,
+        }
+
+    return [case(5, 2, 3, 0.5), case(8, 3, 4, 0.1)]
+
+
+def _run_train_step(learner: Any, case: Case) -> Any:
+    import torch
+
+    from course_lib.training import ToyLanguageModel
+
+    model = build_module(ToyLanguageModel, case["init"], case["state"]).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=case["lr"], momentum=0.9)
+    batches = to_torch(case["batches"])
+    first = learner(model, optimizer, batches["x1"], batches["y1"])
+    second = learner(model, optimizer, batches["x2"], batches["y2"])
+    losses = [float(loss) for loss in (first, second)]
+    return np.array(losses), model.own.weight.detach(), model.past.weight.detach()
+
+
+register(
+    Exercise(
+        id="train_step",
+        lesson=LESSON,
+        target="train_step",
+        points=3,
+        make_cases=_train_cases,
+        call=_run_train_step,
+        rtol=1e-6,
+        atol=1e-8,
+        output=(
+            "train_step returns the loss as a Python float; after two calls (two batches) the model's "
+            "weights must be those of two correct SGD steps"
+        ),
+        mistakes=(
+            Mistake(
+                "no_zero_grad",
+                "Your second step also used the first step's gradients: PyTorch *adds* new gradients to "
+                "old ones. Call `optimizer.zero_grad()` before `loss.backward()`.",
+            ),
+            Mistake(
+                "no_step",
+                "The weights never change: call `optimizer.step()` after `loss.backward()`, and do not "
+                "clear the gradients in between. The order is zero_grad, forward, loss, backward, step.",
+            ),
+        ),
+    )
+)
+
+
+def _generate_cases(rng: np.random.Generator) -> list[Case]:
+    def case(vocab, batch, prompt_len, n_new, temperature, seed, context_length):
+        return {
+            "init": {"vocab_size": vocab, "context_length": context_length},
+            "state": _toy_state(rng, vocab),
+            "idx": rng.integers(0, vocab, size=(batch, prompt_len)),
+            "n_new_tokens": n_new,
+            "temperature": temperature,
+            "seed": seed,
+        }
+
+    return [
+        case(6, 1, 2, 4, 0.0, 0, 8),
+        case(9, 3, 3, 5, 0.0, 0, 4),
+        case(7, 2, 2, 6, 1.0, 11, 5),
+        case(7, 2, 3, 4, 0.3, 12, 8),
+    ]
+
+
+def _run_generate(learner: Any, case: Case) -> Any:
+    import torch
+
+    from course_lib.training import ToyLanguageModel
+
+    model = build_module(ToyLanguageModel, case["init"], case["state"])
+    generator = torch.Generator().manual_seed(case["seed"])
+    with torch.no_grad():
+        return learner(model, to_torch(case["idx"]), case["n_new_tokens"], case["temperature"], generator)
+
+
+register(
+    Exercise(
+        id="generate",
+        lesson=LESSON,
+        target="generate",
+        points=3,
+        make_cases=_generate_cases,
+        call=_run_generate,
+        output="an integer tensor (batch, prompt_length + n_new_tokens): the prompt, then the new tokens",
+        mistakes=(
+            Mistake(
+                "first_position",
+                "You chose the next token from the logits of the first position. The prediction for the "
+                "next token sits at the *last* position: `logits[:, -1, :]`.",
+            ),
+            Mistake(
+                "temperature_multiplied",
+                "Divide the logits by the temperature before the softmax; you multiplied.",
+            ),
+        ),
+    )
+)
+
+
+def _judge_trained_model(model: Any) -> str | None:
+    import torch
+
+    from course_lib.corpus import make_corpus
+    from course_lib.training import model_accuracy
+
+    if not isinstance(model, torch.nn.Module):
+        return f"`model` should be your trained GPT (a torch.nn.Module), but it is a {type(model).__name__}."
+    accuracy = model_accuracy(model, make_corpus())
+    if accuracy >= ACCURACY_BAR:
+        return None
+    return (
+        f"your model completes {accuracy:.0%} of the held-out sentences with the right kind of feeling; "
+        f"the bar is {ACCURACY_BAR:.0%}. Did the training cell run to the end? If it did: are the targets "
+        "shifted by one (get_batch), and does the loss fall in the plot?"
+    )
+
+
+register(
+    Exercise(
+        id="trained_model",
+        lesson=LESSON,
+        target="model",
+        points=4,
+        make_cases=lambda rng: [],
+        judge=_judge_trained_model,
+        output=f"a trained GPT that gets at least {ACCURACY_BAR:.0%} of the held-out feelings right",
+    )
+)

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: lab test browser release validate clean
+.PHONY: lab test system-packages release validate clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,10 @@ $(INSTALLED): pyproject.toml
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
-browser:
-	bash .ci/install-browser
+system-packages:
+	bash .ci/install-system-packages
 
-test: $(INSTALLED) browser
+test: $(INSTALLED) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m grader release --check
 	$(BIN)/python -m pytest -rs

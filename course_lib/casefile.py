@@ -43,6 +43,14 @@ def decode(value: Any) -> Any:
     return value
 
 
+def encode_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {name: encode(value) for name, value in inputs.items()}
+
+
+def decode_inputs(encoded: dict[str, Any]) -> dict[str, Any]:
+    return {name: decode(value) for name, value in encoded.items()}
+
+
 def dumps(cases_by_exercise: dict[str, list[CheckCase]]) -> str:
     document = {
         exercise_id: [

@@ -7,7 +7,24 @@ from typing import Any
 
 from course_lib import casefile
 from course_lib.checking import ExerciseFailed, Verdict, evaluate, learner_namespace
-from course_lib.registry import get_exercise
+from course_lib.policy import forbidden_uses, source_of
+from course_lib.registry import Exercise, get_exercise
+
+
+def policy_verdict(exercise: Exercise, source: str) -> Verdict | None:
+    """A failing verdict when the answer calls a library function the exercise asks the learner to write."""
+    used = forbidden_uses(source, exercise.forbidden)
+    if not used:
+        return None
+    listed = ", ".join(f"`{use}`" for use in used)
+    return Verdict(
+        exercise.id,
+        passed=False,
+        message=(
+            f"✘ {exercise.id}: your answer uses {listed}, the library's version of what this exercise asks "
+            "you to write yourself. Write it with basic operations instead (the exercise text says which)."
+        ),
+    )
 
 
 def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
@@ -15,6 +32,9 @@ def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
     are wrong themselves is *deferred*: it cannot be judged until they are fixed, and the grader judges it
     with correct helpers in their place."""
     exercise = get_exercise(exercise_id)
+    policy = policy_verdict(exercise, source_of(learner))
+    if policy is not None:
+        return policy
     verdict = evaluate(exercise, learner, casefile.load(exercise.lesson)[exercise.id])
     if verdict.passed or verdict.unwritten:
         return verdict

@@ -138,11 +138,35 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
     )
 
 
+def judge_recorded(
+    exercise: Exercise, cases: list[CheckCase], recorded: list[Output | str | None]
+) -> Verdict:
+    """The verdict on outputs recorded elsewhere (``course_lib.verify``): one per case, an error message
+    for a case that raised, or None for a case with no output at all."""
+    if exercise.judge is not None:
+        output = recorded[0] if recorded else None
+        if not isinstance(output, tuple):
+            return _fail(exercise, f"checking `{exercise.target}` failed: {output or 'nothing was recorded'}")
+        problem = exercise.judge(output)
+        return (
+            _fail(exercise, problem) if problem else Verdict(exercise.id, True, f"✔ {exercise.id}: passes.")
+        )
+    for case, output in zip(cases, recorded, strict=True):
+        if output is None:
+            return _fail(exercise, "no output was recorded for this case (the notebook stopped early?)", case)
+        if isinstance(output, str):
+            return _fail(exercise, f"`{exercise.target}` raised {output}", case)
+        problem = _compare(exercise, case, output)
+        if problem is not None:
+            return _fail(exercise, problem[0], case, problem[1])
+    return Verdict(exercise.id, passed=True, message=f"✔ {exercise.id}: all {len(cases)} cases pass.")
+
+
 def _judge(exercise: Exercise, learner: Any) -> Verdict:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            problem = exercise.judge(learner)
+            problem = exercise.judge(as_output(exercise.probe(learner)))
     except NotImplementedError:
         return replace(
             _fail(exercise, f"`{exercise.target}` is not ready yet: finish the exercises above."),

@@ -141,20 +141,30 @@ def make_corpus(seed: int = 0, heldout_share: float = 0.15, copies: int = 3) -> 
     return Corpus(tuple(vocabulary), tuple(train), tuple(heldout))
 
 
-def feeling_accuracy(predict_next: Callable[[list[list[int]]], list[int]], corpus: Corpus) -> float:
-    """Share of held-out sentences whose predicted next word after "feeling" has the right category.
+def predict_heldout(predict_next: Callable[[list[list[int]]], list[int]], corpus: Corpus) -> list[int]:
+    """``predict_next``'s next token after every held-out prompt, in the order of ``corpus.heldout``.
 
     ``predict_next`` takes a batch of prompts *of equal length* (token ids) and returns one predicted token
     id per prompt; prompts are grouped by length so no padding is needed.
     """
-    by_length: dict[int, list[Sentence]] = {}
-    for sentence in corpus.heldout:
-        by_length.setdefault(len(sentence.prompt), []).append(sentence)
-    correct = 0
-    for sentences in by_length.values():
-        predictions = predict_next([corpus.encode(sentence.prompt) for sentence in sentences])
-        correct += sum(
-            corpus.category_of(corpus.vocabulary[int(predicted)]) == sentence.category
-            for predicted, sentence in zip(predictions, sentences, strict=True)
-        )
+    by_length: dict[int, list[int]] = {}
+    for index, sentence in enumerate(corpus.heldout):
+        by_length.setdefault(len(sentence.prompt), []).append(index)
+    predictions = [0] * len(corpus.heldout)
+    for indices in by_length.values():
+        batch = [corpus.encode(corpus.heldout[index].prompt) for index in indices]
+        for index, predicted in zip(indices, predict_next(batch), strict=True):
+            predictions[index] = int(predicted)
+    return predictions
+
+
+def prediction_accuracy(predictions: Sequence[int], corpus: Corpus) -> float:
+    """Share of held-out sentences whose predicted word after "feeling" is a feeling of the right kind."""
+    if len(predictions) != len(corpus.heldout):
+        raise ValueError(f"expected {len(corpus.heldout)} predictions, one per held-out sentence")
+    correct = sum(
+        0 <= predicted < len(corpus.vocabulary)
+        and corpus.category_of(corpus.vocabulary[predicted]) == sentence.category
+        for predicted, sentence in zip(predictions, corpus.heldout, strict=True)
+    )
     return correct / len(corpus.heldout)

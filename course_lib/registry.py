@@ -41,10 +41,14 @@ class Exercise:
     mistakes: tuple[Mistake, ...] = ()
     rtol: float = 1e-6
     atol: float = 1e-9
+    forbidden: tuple[str, ...] = ()
+    """Library functions the answer may not call, because the exercise asks the learner to write them."""
     uses: tuple[str, ...] = ()
     """Ids of earlier exercises whose functions the learner's answer is meant to call."""
+    probe: Callable[[Any], Any] | None = None
     judge: Callable[[Any], str | None] | None = None
-    """For an exercise with no single right output (a trained model): returns what is wrong, or None."""
+    """For an exercise with no single right output (a trained model): ``probe(learner)`` measures it (run
+    where the learner's code runs) and ``judge(measurement)`` says what is wrong, or None (run anywhere)."""
     call: Callable[[Any, Case], Any] | None = None
     """How to run the learner's object on a case; by default ``learner(**case)``. Module exercises use it to
     build the learner's class with injected weights and call it on tensors."""

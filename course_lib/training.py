@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_lib.corpus import Corpus, feeling_accuracy
+from course_lib.corpus import Corpus, predict_heldout, prediction_accuracy
 from course_lib.widgets import show_figure
 
 
@@ -53,8 +53,8 @@ class ToyLanguageModel(nn.Module):
         return self.own(idx) + running_mean, None
 
 
-def model_accuracy(model: nn.Module, corpus: Corpus) -> float:
-    """Share of held-out sentences whose next word after "feeling" (greedy) is a feeling of the right kind."""
+def heldout_predictions(model: nn.Module, corpus: Corpus) -> list[int]:
+    """The model's greedy next word after every held-out prompt, in corpus order."""
     was_training = model.training
     model.eval()
 
@@ -64,9 +64,14 @@ def model_accuracy(model: nn.Module, corpus: Corpus) -> float:
         return logits[:, -1].argmax(dim=-1).tolist()
 
     try:
-        return feeling_accuracy(predict, corpus)
+        return predict_heldout(predict, corpus)
     finally:
         model.train(was_training)
+
+
+def model_accuracy(model: nn.Module, corpus: Corpus) -> float:
+    """Share of held-out sentences whose next word after "feeling" (greedy) is a feeling of the right kind."""
+    return prediction_accuracy(heldout_predictions(model, corpus), corpus)
 
 
 class LossPlot:

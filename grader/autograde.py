@@ -7,16 +7,23 @@ diagnosis) and ``feedback/<student_id>/<assignment_id>.html``.
 
 from __future__ import annotations
 
+import html
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
+from course_lib.check import policy_verdict
 from course_lib.registry import lesson_exercises
+from course_lib.verify import VERIFY_DIR_ENV
 from grader.course import Course, NbgraderError
 from grader.paths import lessons
+from grader.sandbox import Limits, Sandbox
+from grader.verification import LessonCases, Verification, answer_sources, verify_with_correct_helpers
 
 
 @dataclass
@@ -35,6 +42,14 @@ class SubmissionResult:
     max_score: float = 0.0
     exercises: list[ExerciseResult] = field(default_factory=list)
     problem: str | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GradingSettings:
+    limits: Limits = field(default_factory=Limits)
+    hidden_folders: list[Path] = field(default_factory=list)
+    """Folders learner code must not see: the submissions and the grading output (with the gradebook)."""
 
 
 @dataclass(frozen=True)
@@ -98,39 +113,112 @@ def unreadable_reason(notebook: Path) -> str | None:
     return None
 
 
-def grade_one(course: Course, submission: Submission, out: Path) -> SubmissionResult:
-    result = SubmissionResult(submission.student_id, submission.assignment)
-    exercises = lesson_exercises(submission.assignment)
+def grade_one(
+    workspace: Path, submission: Submission, out: Path, lesson_cases: LessonCases, settings: GradingSettings
+) -> SubmissionResult:
+    """Grade one submission: nbgrader in a sandboxed kernel, then verification outside it."""
+    student, lesson = submission.student_id, submission.assignment
+    result = SubmissionResult(student, lesson)
+    exercises = lesson_exercises(lesson)
     result.max_score = float(sum(exercise.points for exercise in exercises))
-    course.submit(submission.student_id, submission.assignment, submission.notebook)
+    scratch = workspace / "sandboxes" / f"{student}--{lesson}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    recorded = scratch / "recorded"
+    lesson_cases.write_inputs(recorded)
+    course = Course(
+        workspace,
+        _kernel_sandbox(workspace, scratch, recorded, student, lesson, settings),
+        cell_timeout=settings.limits.cell_seconds,
+    )
+    course.submit(student, lesson, submission.notebook)
     reason = unreadable_reason(submission.notebook)
     if reason is not None:
         result.problem = f"not graded: {reason}"
         return result
     try:
-        autograded = course.autograde(submission.assignment, submission.student_id)
+        autograded = course.autograde(lesson, student)
     except NbgraderError as error:
         result.problem = f"nbgrader could not grade this notebook: {_last_line(str(error))}"
         return result
-    scores = course.cell_scores(submission.assignment, submission.student_id)
+    scores = course.cell_scores(lesson, student)
     messages = exercise_messages(autograded) if autograded.exists() else {}
+    verifications = _verify(lesson, exercises, submission, lesson_cases, recorded, scratch, settings)
+    answers = answer_sources(submission.notebook)
     for exercise in exercises:
-        score, _ = scores.get(exercise.test_cell_id, (0.0, exercise.points))
+        nbgrader_score = float(scores.get(exercise.test_cell_id, (0.0, exercise.points))[0] or 0.0)
+        verification = verifications[exercise.id]
+        policy = policy_verdict(exercise, answers.get(f"answer_{exercise.id}", ""))
+        if policy is not None:
+            verification = Verification(exercise.id, False, policy.message, visible_passed=True)
+        score = nbgrader_score if verification.passed else 0.0
         message = messages.get(
             exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
         )
-        result.exercises.append(
-            ExerciseResult(exercise.id, float(score or 0.0), float(exercise.points), message)
-        )
+        if nbgrader_score > 0 and not verification.passed:
+            message = verification.message
+            course.override_score(lesson, student, exercise.test_cell_id, score)
+            if not verification.visible_passed:
+                result.flags.append(
+                    f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
+                    "when checked outside the notebook (possible tampering)"
+                )
+        result.exercises.append(ExerciseResult(exercise.id, score, float(exercise.points), message))
     result.score = sum(exercise.score for exercise in result.exercises)
     try:
-        feedback = course.feedback(submission.assignment, submission.student_id)
-        target = out / "feedback" / submission.student_id / f"{submission.assignment}.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(feedback, target)
+        _write_feedback(
+            course.feedback(lesson, student), result, out / "feedback" / student / f"{lesson}.html"
+        )
     except NbgraderError as error:
         result.problem = f"feedback could not be generated: {_last_line(str(error))}"
     return result
+
+
+def _kernel_sandbox(workspace, scratch, recorded, student, lesson, settings: GradingSettings) -> dict:
+    return {
+        "sandbox_folder": str(scratch),
+        "kernel_folder": str(workspace / "autograded" / student / lesson),
+        "hidden_folders": os.pathsep.join(str(path) for path in settings.hidden_folders),
+        "sandbox_environment": {VERIFY_DIR_ENV: str(recorded)},
+        "limits": asdict(settings.limits),
+    }
+
+
+def _verify(
+    lesson, exercises, submission, lesson_cases, recorded, scratch, settings
+) -> dict[str, Verification]:
+    verifications = {exercise.id: lesson_cases.verify(exercise, recorded) for exercise in exercises}
+    failed = {exercise_id for exercise_id, verification in verifications.items() if not verification.passed}
+    dependents = [
+        exercise.id for exercise in exercises if exercise.id in failed and set(exercise.uses) & failed
+    ]
+    if dependents:
+        sandbox = Sandbox(
+            writable=[scratch / "helpers"], hidden=settings.hidden_folders, limits=settings.limits
+        )
+        verifications.update(
+            verify_with_correct_helpers(
+                lesson, dependents, submission.notebook, lesson_cases, sandbox, scratch / "helpers"
+            )
+        )
+    return verifications
+
+
+def _write_feedback(nbgrader_page: Path, result: SubmissionResult, target: Path) -> None:
+    """nbgrader's feedback page, with a summary of every exercise's points and diagnosis on top."""
+    rows = "".join(
+        f"<tr><td>{html.escape(e.exercise_id)}</td><td>{e.score:g} / {e.max_score:g}</td>"
+        f"<td><pre>{html.escape(e.message)}</pre></td></tr>"
+        for e in result.exercises
+    )
+    summary = (
+        '<section id="attention-summary" style="margin:1em;font-family:sans-serif">'
+        f"<h2>{html.escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h2>"
+        f"<table border=1 cellpadding=4><tr><th>exercise</th><th>points</th><th>what we found</th></tr>"
+        f"{rows}</table></section>"
+    )
+    page = nbgrader_page.read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page.replace("<body>", "<body>" + summary, 1) if "<body>" in page else summary + page)
 
 
 def _last_line(text: str) -> str:
@@ -138,7 +226,27 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else text
 
 
-def autograde(submissions: Path, out: Path) -> int:
+def grade_all(
+    found: list[Submission], workspace: Path, out: Path, settings: GradingSettings
+) -> list[SubmissionResult]:
+    """Grade ``found`` in a fresh nbgrader course at ``workspace``; cases are drawn anew for this run."""
+    shutil.rmtree(workspace, ignore_errors=True)
+    course = Course(workspace)
+    rng = np.random.default_rng()
+    lesson_cases = {}
+    for lesson in sorted({submission.assignment for submission in found}):
+        course.add_lesson(lesson)
+        lesson_cases[lesson] = LessonCases(lesson, rng)
+    results = []
+    for submission in found:
+        result = grade_one(workspace, submission, out, lesson_cases[submission.assignment], settings)
+        results.append(result)
+        print(_summary_line(result))
+    return results
+
+
+def autograde(submissions: Path, out: Path, limits: Limits | None = None) -> int:
+    submissions, out = submissions.resolve(), out.resolve()
     found, ignored = find_submissions(submissions)
     for line in ignored:
         print(f"skipped {line}")
@@ -149,17 +257,10 @@ def autograde(submissions: Path, out: Path) -> int:
         )
         return 1
     out.mkdir(parents=True, exist_ok=True)
+    settings = GradingSettings(limits or Limits(), hidden_folders=[submissions, out])
     workspace = out / "nbgrader"
-    shutil.rmtree(workspace, ignore_errors=True)
-    course = Course(workspace)
-    for lesson in sorted({submission.assignment for submission in found}):
-        course.add_lesson(lesson)
-    results = []
-    for submission in found:
-        result = grade_one(course, submission, out)
-        results.append(result)
-        print(_summary_line(result))
-    course.export_csv(out / "grades.csv")
+    results = grade_all(found, workspace, out, settings)
+    Course(workspace).export_csv(out / "grades.csv")
     (out / "results.json").write_text(json.dumps([asdict(result) for result in results], indent=1) + "\n")
     print(f"graded {len(results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
@@ -172,4 +273,6 @@ def _summary_line(result: SubmissionResult) -> str:
         line += f"  lost points on: {', '.join(lost)}"
     if result.problem:
         line += f"  PROBLEM: {result.problem}"
+    for flag in result.flags:
+        line += f"  FLAGGED: {flag}"
     return line

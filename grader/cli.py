@@ -5,6 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from grader.sandbox import Limits
+
+LIMIT_HELP = {
+    "cpu_seconds": "CPU seconds one submission's kernel may use",
+    "memory_mb": "address space of one kernel, in MiB",
+    "processes": "processes and threads a sandbox may add",
+    "file_size_mb": "largest file learner code may write, in MiB",
+    "cell_seconds": "wall-clock limit of one notebook cell, in seconds",
+    "job_seconds": "wall-clock limit of one verification process, in seconds",
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
@@ -25,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         "submissions", type=Path, help="folder of <student_id>/<assignment>/<assignment>.ipynb"
     )
     autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
+    defaults = Limits()
+    for name, help_text in LIMIT_HELP.items():
+        option = "--" + name.replace("_", "-")
+        autograde.add_argument(
+            option, type=int, default=getattr(defaults, name), help=help_text + " (%(default)s)"
+        )
 
     args = parser.parse_args(argv)
     if args.command == "release":
@@ -37,4 +54,5 @@ def main(argv: list[str] | None = None) -> int:
         return run_validate(args.lessons)
     from grader.autograde import autograde as run_autograde
 
-    return run_autograde(args.submissions, args.out)
+    limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})
+    return run_autograde(args.submissions, args.out, limits)

@@ -45,11 +45,19 @@ def load_config(root: Path) -> Config:
 
 
 class Course:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, kernel_sandbox: dict | None = None, cell_timeout: int | None = None):
+        """``kernel_sandbox``: settings of ``grader.sandbox.SandboxedKernelManager`` to run the notebooks'
+        kernels in a sandbox (None: an ordinary kernel, for the instructor's own solution notebooks)."""
         _put_our_scripts_on_path()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.config = load_config(self.root)
+        if cell_timeout is not None:
+            self.config.Execute.timeout = cell_timeout
+        if kernel_sandbox is not None:
+            self.config.Execute.kernel_manager_class = "grader.sandbox.SandboxedKernelManager"
+            for name, value in kernel_sandbox.items():
+                setattr(self.config.SandboxedKernelManager, name, value)
         self.api = NbGraderAPI(config=self.config)
 
     @property
@@ -83,6 +91,16 @@ class Course:
     def feedback(self, lesson: str, student: str) -> Path:
         self._run(self.api.generate_feedback(lesson, student), f"generate_feedback {lesson} for {student}")
         return self.root / "feedback" / student / lesson / f"{lesson}.html"
+
+    def autograded(self, lesson: str, student: str) -> Path:
+        return self.root / "autograded" / student / lesson
+
+    def override_score(self, lesson: str, student: str, grade_id: str, score: float) -> None:
+        """Set a test cell's score by hand (nbgrader's manual score), which export and feedback then use."""
+        with Gradebook(self.db_url) as gradebook:
+            grade = gradebook.find_grade(grade_id, lesson, lesson, student)
+            grade.manual_score = score
+            gradebook.db.commit()
 
     def export_csv(self, destination: Path) -> None:
         exporter = CsvExportPlugin(to=str(destination))

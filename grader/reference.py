@@ -32,7 +32,7 @@ def reference_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNo
     ]
 
 
-def _import_statements(notebook: nbformat.NotebookNode) -> str:
+def reference_import_statements(notebook: nbformat.NotebookNode) -> str:
     statements = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
@@ -53,7 +53,7 @@ def load_reference(lesson: str) -> dict[str, Any]:
     path = solution_notebook(lesson)
     notebook = nbformat.read(path, as_version=4)
     namespace: dict[str, Any] = {"__name__": f"reference_{lesson}"}
-    exec(compile(_import_statements(notebook), f"{path}:imports", "exec"), namespace)
+    exec(compile(reference_import_statements(notebook), f"{path}:imports", "exec"), namespace)
     for index, cell in enumerate(reference_cells(notebook)):
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"given cell {index}")
         exec(compile(cell.source, f"{path}:{name}", "exec"), namespace)

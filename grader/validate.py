@@ -18,11 +18,11 @@ import numpy as np
 from course_lib import casefile
 from course_lib.checking import evaluate
 from course_lib.registry import Exercise, lesson_exercises
+from grader.autograde import GradingSettings, Submission, grade_all
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
-from grader.course import Course
 from grader.mistakes import mistakes_for
-from grader.paths import lessons, solution_notebook
+from grader.paths import NOTEBOOKS, lessons, solution_notebook
 from grader.reference import reference_for
 
 
@@ -71,22 +71,29 @@ def errors_outside_tests(notebook_path: Path) -> list[str]:
 
 
 def graded_problems(lesson: str, scratch: Path) -> list[str]:
-    course = Course(scratch)
-    released = course.add_lesson(lesson)
+    """Grade the solution and the released notebook as learners are graded (sandbox and verification)."""
     max_score = sum(exercise.points for exercise in lesson_exercises(lesson))
+    expected = {"solution": max_score, "released": 0}
+    submissions = [
+        Submission("solution", lesson, solution_notebook(lesson)),
+        Submission("released", lesson, NOTEBOOKS / f"{lesson}.ipynb"),
+    ]
+    started = time.perf_counter()
+    results = grade_all(submissions, scratch / "nbgrader", scratch, GradingSettings(hidden_folders=[scratch]))
+    print(f"  graded the solution and the released notebook in {time.perf_counter() - started:.1f} s")
     problems = []
-    expectations = {"solution": (solution_notebook(lesson), max_score), "released": (released, 0)}
-    for student, (notebook, expected_score) in expectations.items():
-        course.submit(student, lesson, notebook)
-        started = time.perf_counter()
-        autograded = course.autograde(lesson, student)
-        seconds = time.perf_counter() - started
-        score = sum(score or 0.0 for score, _ in course.cell_scores(lesson, student).values())
-        print(f"  {lesson} {student:<9} {score:g}/{max_score} points, graded in {seconds:.1f} s")
-        if score != expected_score:
+    for result in results:
+        student = result.student_id
+        if result.score != expected[student] or result.problem or result.flags:
+            details = [f"{e.exercise_id}: {e.message}" for e in result.exercises if e.score < e.max_score]
+            details = details if student == "solution" else []
+            details += [result.problem] if result.problem else []
+            summary = f"{lesson}: the {student} notebook earns {result.score:g} points"
             problems.append(
-                f"{lesson}: the {student} notebook earns {score:g} points, expected {expected_score}"
+                f"{summary}, expected {expected[student]}"
+                + "".join(f"\n    {detail}" for detail in details + result.flags)
             )
+        autograded = scratch / "nbgrader" / "autograded" / student / lesson / f"{lesson}.ipynb"
         for error in errors_outside_tests(autograded):
             problems.append(
                 f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"

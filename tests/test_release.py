@@ -42,7 +42,7 @@ def test_released_notebooks_have_no_solutions_hidden_tests_or_outputs():
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
-        assert "check_hidden" not in text
+        assert "course_lib.verify" not in text
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":

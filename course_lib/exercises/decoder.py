@@ -83,6 +83,7 @@ register(
         lesson=LESSON,
         target="LayerNorm",
         points=3,
+        forbidden=("layer_norm", "LayerNorm"),
         make_cases=_layer_norm_cases,
         call=call_module,
         rtol=RTOL,

@@ -61,6 +61,7 @@ register(
         lesson=LESSON,
         target="softmax",
         points=3,
+        forbidden=("softmax", "log_softmax"),
         make_cases=_softmax_cases,
         output="an array of the same shape as x, float, summing to 1 along `axis`",
         mistakes=(

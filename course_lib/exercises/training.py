@@ -68,6 +68,7 @@ register(
         lesson=LESSON,
         target="cross_entropy",
         points=3,
+        forbidden=("cross_entropy", "log_softmax", "nll_loss", "CrossEntropyLoss", "NLLLoss", "LogSoftmax"),
         make_cases=_loss_cases,
         call=call_function,
         output="a 0-dimensional float tensor: the mean, over every position, of -log p(target)",
@@ -218,15 +219,22 @@ register(
 )
 
 
-def _judge_trained_model(model: Any) -> str | None:
+def _heldout_predictions(model: Any) -> np.ndarray:
+    """The model's greedy next word after "feeling" for every held-out sentence, in corpus order."""
     import torch
 
     from course_lib.corpus import make_corpus
-    from course_lib.training import model_accuracy
+    from course_lib.training import heldout_predictions
 
     if not isinstance(model, torch.nn.Module):
-        return f"`model` should be your trained GPT (a torch.nn.Module), but it is a {type(model).__name__}."
-    accuracy = model_accuracy(model, make_corpus())
+        raise TypeError(f"`model` should be your trained GPT (a torch.nn.Module), not {type(model).__name__}")
+    return np.array(heldout_predictions(model, make_corpus()))
+
+
+def _judge_predictions(predictions: tuple[np.ndarray, ...]) -> str | None:
+    from course_lib.corpus import make_corpus, prediction_accuracy
+
+    accuracy = prediction_accuracy(predictions[0].tolist(), make_corpus())
     if accuracy >= ACCURACY_BAR:
         return None
     return (
@@ -243,7 +251,8 @@ register(
         target="model",
         points=4,
         make_cases=lambda rng: [],
-        judge=_judge_trained_model,
+        probe=_heldout_predictions,
+        judge=_judge_predictions,
         output=f"a trained GPT that gets at least {ACCURACY_BAR:.0%} of the held-out feelings right",
     )
 )

@@ -1,0 +1,140 @@
+"""Out-of-kernel verification: the learner's recorded outputs judged in the grader's own process.
+
+For every graded exercise of a submission the grader draws fresh hidden cases (a new seed on every grading
+run), hands only their *inputs* to the sandbox (``inputs.json``), and reads back what the learner's code
+returned (``<exercise>.npz``, loaded with ``allow_pickle=False``). The comparison with the reference
+happens here. An exercise keeps nbgrader's points only if this verification passes too; when nbgrader
+passed a test cell whose *visible* cases fail here, the learner's process said something untrue, and the
+submission is flagged for the instructor.
+
+An exercise that calls an earlier exercise's function (the registry's ``uses``) is, when that helper
+failed, verified a second time in a fresh sandboxed process where the helper is the grader's own, so one
+wrong helper costs only its own points.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course_lib import casefile
+from course_lib.checking import CheckCase, Output, judge_recorded
+from course_lib.registry import Exercise, get_exercise, lesson_exercises
+from course_lib.verify import INPUTS_FILE
+from grader.cases import build_cases
+from grader.paths import solution_notebook
+from grader.reference import is_answer_cell, reference_cells, reference_import_statements
+from grader.sandbox import Sandbox, run_sandboxed
+
+MAX_RECORDED_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class Verification:
+    exercise_id: str
+    passed: bool
+    message: str
+    visible_passed: bool
+    """Whether the visible cases (those the in-kernel check also runs) pass here."""
+
+
+class LessonCases:
+    """The cases one grading run uses for a lesson: the visible ones, then fresh hidden ones."""
+
+    def __init__(self, lesson: str, rng: np.random.Generator):
+        self.lesson = lesson
+        visible = casefile.load(lesson)
+        self.cases: dict[str, tuple[list[CheckCase], list[CheckCase]]] = {
+            exercise.id: (visible.get(exercise.id, []), build_cases(exercise, rng))
+            for exercise in lesson_exercises(lesson)
+        }
+
+    def write_inputs(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            exercise_id: [casefile.encode_inputs(case.inputs) for case in visible + hidden]
+            for exercise_id, (visible, hidden) in self.cases.items()
+        }
+        (folder / INPUTS_FILE).write_text(json.dumps(document))
+
+    def verify(self, exercise: Exercise, folder: Path) -> Verification:
+        visible, hidden = self.cases[exercise.id]
+        recorded = read_recorded(folder, exercise.id, max(1, len(visible) + len(hidden)))
+        if exercise.judge is not None:
+            verdict = judge_recorded(exercise, [], recorded)
+            return Verification(exercise.id, verdict.passed, verdict.message, verdict.passed)
+        visible_verdict = judge_recorded(exercise, visible, recorded[: len(visible)])
+        verdict = judge_recorded(exercise, visible + hidden, recorded)
+        return Verification(exercise.id, verdict.passed, verdict.message, visible_verdict.passed)
+
+
+def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output | str | None]:
+    """What the sandbox recorded for each case: a tuple of arrays, an error message, or None."""
+    arrays_file, errors_file = folder / f"{exercise_id}.npz", folder / f"{exercise_id}.errors.json"
+    recorded: list[Output | str | None] = [None] * n_cases
+    if not arrays_file.is_file() or arrays_file.stat().st_size > MAX_RECORDED_BYTES:
+        return recorded
+    try:
+        items: dict[int, dict[int, np.ndarray]] = {}
+        with np.load(arrays_file, allow_pickle=False) as archive:
+            for name in archive.files:
+                case, item = (int(part) for part in name.removeprefix("case").split("_item"))
+                items.setdefault(case, {})[item] = archive[name]
+        errors = json.loads(errors_file.read_text()) if errors_file.is_file() else {}
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return recorded  # unreadable or forged: treated as nothing recorded
+    for case in range(n_cases):
+        if case in items:
+            recorded[case] = tuple(items[case][item] for item in sorted(items[case]))
+        elif str(case) in errors:
+            recorded[case] = str(errors[str(case)])[:2000]
+    return recorded
+
+
+def verify_with_correct_helpers(
+    lesson: str,
+    exercise_ids: list[str],
+    submitted: Path,
+    lesson_cases: LessonCases,
+    sandbox: Sandbox,
+    folder: Path,
+) -> dict[str, Verification]:
+    """Re-record ``exercise_ids`` in a fresh sandboxed process, with their helpers replaced by references."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lesson_cases.write_inputs(folder)
+    solution = nbformat.read(solution_notebook(lesson), as_version=4)
+    learner_answers = answer_sources(submitted)
+    helpers = {helper for exercise_id in exercise_ids for helper in get_exercise(exercise_id).uses}
+    helper_cells = {f"answer_{helper}" for helper in helpers}
+    cells = [reference_import_statements(solution)]
+    for cell in reference_cells(solution):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
+    cells += [
+        cell.source
+        for cell in reference_cells(solution)
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
+    ]
+    job = folder / "job.json"
+    job.write_text(json.dumps({"cells": cells, "record": exercise_ids, "directory": str(folder)}))
+    run_sandboxed(sandbox, [sys.executable, "-m", "course_lib.verify", str(job)], folder)
+    return {
+        exercise_id: lesson_cases.verify(get_exercise(exercise_id), folder) for exercise_id in exercise_ids
+    }
+
+
+def answer_sources(notebook_path: Path) -> dict[str, str]:
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # an unreadable submission has no answers to re-run
+        return {}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in notebook.cells
+        if is_answer_cell(cell) and "grade_id" in cell.metadata.get("nbgrader", {})
+    }

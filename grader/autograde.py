@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -239,10 +240,50 @@ def grade_all(
         lesson_cases[lesson] = LessonCases(lesson, rng)
     results = []
     for submission in found:
-        result = grade_one(workspace, submission, out, lesson_cases[submission.assignment], settings)
+        result = grade_with_deadline(
+            workspace, submission, out, lesson_cases[submission.assignment], settings
+        )
         results.append(result)
         print(_summary_line(result))
     return results
+
+
+def grade_with_deadline(
+    workspace: Path, submission: Submission, out: Path, lesson_cases: LessonCases, settings: GradingSettings
+) -> SubmissionResult:
+    """``grade_one`` in a child process that is killed, with its sandbox, past the notebook's wall-clock
+    limit: a kernel that hangs or dies without a word cannot stall the batch."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_grade_and_send, args=(sender, workspace, submission, out, lesson_cases, settings), daemon=True
+    )
+    child.start()
+    sender.close()
+    seconds = settings.limits.notebook_seconds
+    if receiver.poll(seconds):
+        try:
+            result = receiver.recv()
+        except EOFError:
+            result = None
+    else:
+        result = None
+    child.join(timeout=5)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    if result is None:
+        result = SubmissionResult(submission.student_id, submission.assignment)
+        result.max_score = float(sum(exercise.points for exercise in lesson_exercises(submission.assignment)))
+        result.problem = (
+            f"the notebook did not finish within {seconds} s (it hangs, or its kernel died); scored 0 — "
+            "run it top to bottom yourself to find the cell that never ends"
+        )
+    return result
+
+
+def _grade_and_send(sender, workspace, submission, out, lesson_cases, settings) -> None:
+    sender.send(grade_one(workspace, submission, out, lesson_cases, settings))
 
 
 def autograde(submissions: Path, out: Path, limits: Limits | None = None) -> int:

@@ -38,6 +38,8 @@ class Limits:
     """Wall-clock limit of one notebook cell (nbgrader's execution timeout)."""
     job_seconds: int = 300
     """Wall-clock limit of one verification process."""
+    notebook_seconds: int = 1200
+    """Wall-clock limit of grading one notebook, verification included."""
 
 
 @dataclass
@@ -168,6 +170,8 @@ class SandboxedKernelManager(KernelManager):
         self.socket_folder = Path(tempfile.mkdtemp(prefix="attention-kernel-"))
         self.transport = "ipc"
         self.ip = str(self.socket_folder / "k")
+        # A signal would reach bwrap, not the kernel inside it; ask the kernel itself to interrupt instead.
+        self.kernel_spec.interrupt_mode = "message"
         self.connection_file = str(folder / "kernel.json")
 
     def cleanup_resources(self, restart: bool = False) -> None:

@@ -169,3 +169,26 @@ def test_learner_code_cannot_read_write_or_phone_home(graded, listener):
     notebook = nbformat.read(autograded, as_version=4)
     printed = [output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])]
     assert not any("READ THE SOLUTION" in text for text in printed)
+
+
+def test_a_dying_or_hanging_kernel_gets_a_reason_and_the_batch_finishes(tmp_path):
+    submissions, out = tmp_path / "submitted", tmp_path / "out"
+    faults = {"exits": "import os\n    os._exit(1)", "hangs": "import time\n    time.sleep(10**6)"}
+    for student, body in faults.items():
+        answers = solution_answers(LESSON)
+        answers["answer_smooth"] = answers["answer_smooth"].replace("return weights @ values", body)
+        make_submission(submissions, student, LESSON, answers)
+    make_submission(submissions, "steady", LESSON, solution_answers(LESSON))
+    command = [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out)]
+    limits = ["--cell-seconds", "10", "--notebook-seconds", "45"]
+    result = subprocess.run(command + limits, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    grades = _grades(out)
+    assert grades["steady"] == 7.0
+    results = {entry["student_id"]: entry for entry in json.loads((out / "results.json").read_text())}
+    for student in faults:
+        assert grades[student] <= 4.0
+        assert results[student]["problem"] or any(
+            "raised" in exercise["message"] or "Timeout" in exercise["message"]
+            for exercise in results[student]["exercises"]
+        ), student

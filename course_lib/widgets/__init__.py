@@ -8,6 +8,7 @@ a single update, and the kernel itself can tell what is on show.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from collections.abc import Callable, Sequence
@@ -15,7 +16,10 @@ from contextlib import contextmanager
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 
 @contextmanager
@@ -34,17 +38,92 @@ def needs_exercise(*names: str):
         )
 
 
-def show_figure(out: widgets.Output, figure: Figure) -> None:
+PNG_DPI = 80
+
+
+def figure_png(figure: Figure, lay_out: bool = True) -> bytes:
+    """``figure`` as a PNG at PNG_DPI: the same pixels as ``figure.savefig(format="png", dpi=PNG_DPI)``, or,
+    with ``lay_out=False``, painted with its axes where they are, without running its layout engine first.
+
+    Faster than savefig, which a slider needs: savefig renders a figure that has a layout engine twice (once
+    to lay it out, once to paint), where one Agg draw does both; and the PNG is compressed lightly, because it
+    travels only from the kernel to the browser on the same machine.
+    """
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    figure.set_dpi(PNG_DPI)
+    engine = figure.get_layout_engine()
+    if lay_out or engine is None:
+        canvas.draw()
+    else:
+        figure.set_layout_engine("none")
+        try:
+            canvas.draw()
+        finally:
+            figure.set_layout_engine(engine)
+    width, height = canvas.get_width_height(physical=True)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+        buffer, format="png", compress_level=1
+    )
+    return buffer.getvalue()
+
+
+def _show_png(out: widgets.Output, png: bytes, figure: Figure) -> None:
     out.outputs = (
         {
             "output_type": "display_data",
-            "data": {"image/png": png, "text/plain": repr(figure)},
+            "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": repr(figure)},
             "metadata": {},
         },
     )
+
+
+def show_figure(out: widgets.Output, figure: Figure) -> None:
+    _show_png(out, figure_png(figure), figure)
+
+
+# How far the layout may move an axes before the figure is painted again: the layout solver's own floating
+# point noise, and the last steps of a layout that converges over several draws (rotated tick labels), move
+# axes by far less than a pixel's colour can show.
+LAYOUT_TOLERANCE_PX = 1e-3
+# How long the layout of a changed figure waits: long enough for the browser to receive and paint the picture
+# first, instead of competing with it for the CPU. A further change within that time makes it unnecessary.
+LAYOUT_DELAY_S = 0.15
+
+
+def _axes_boxes_px(figure: Figure) -> np.ndarray:
+    boxes = [ax.get_position(original=True).transformed(figure.transFigure) for ax in figure.axes]
+    return np.array([box.bounds for box in boxes])
+
+
+def lay_out_and_reshow(out: widgets.Output, figure: Figure) -> None:
+    """Run ``figure``'s layout engine, and paint and show the figure again if that moved an axes."""
+    engine = figure.get_layout_engine()
+    if engine is None:
+        return
+    shown_boxes = _axes_boxes_px(figure)
+    engine.execute(figure)
+    if not np.allclose(_axes_boxes_px(figure), shown_boxes, rtol=0, atol=LAYOUT_TOLERANCE_PX):
+        _show_png(out, figure_png(figure, lay_out=False), figure)
+
+
+def show_changed_figure(out: widgets.Output, figure: Figure) -> asyncio.TimerHandle | None:
+    """Show ``figure`` again after its data changed, as soon as possible.
+
+    The layout (constrained layout measures every tick label and title) costs about as much as the painting,
+    and a slider move seldom changes it. So the figure is painted and shown at once with its axes where the
+    last picture had them, and laid out afterwards (``lay_out_and_reshow``): LAYOUT_DELAY_S later on the
+    kernel's event loop, which handles the widgets' messages; at once where no event loop runs (plain Python).
+    Returns the pending layout, for a further change to cancel. Once the controls rest, the picture on show is
+    the one ``show_figure`` would make, to LAYOUT_TOLERANCE_PX.
+    """
+    _show_png(out, figure_png(figure, lay_out=False), figure)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        lay_out_and_reshow(out, figure)
+        return None
+    return loop.call_later(LAYOUT_DELAY_S, lay_out_and_reshow, out, figure)
 
 
 def show_text(out: widgets.Output, text: str) -> None:
@@ -77,14 +156,21 @@ def interactive_figure(
     """Redraw ``figure`` with ``draw()`` whenever a control changes; ``uses`` names the learner's functions
     that ``draw`` calls, so that an error in one of them is reported by name instead of breaking the plot."""
     out = widgets.Output()
+    pending_layout: list[asyncio.TimerHandle] = []  # of the picture on show, while it waits for its turn
 
-    def redraw(_change=None) -> None:
+    def redraw(change=None) -> None:
+        for waiting in pending_layout:  # this redraw lays the figure out anew
+            waiting.cancel()
+        pending_layout.clear()
         try:
             draw()
         except Exception as error:  # the learner's code may raise anything: show it, keep the sliders alive
             show_text(out, learner_error_text(error, uses))
             return
-        show_figure(out, figure)
+        if change is None:  # the first picture: there is no layout on show yet to start from
+            show_figure(out, figure)
+        elif layout := show_changed_figure(out, figure):
+            pending_layout.append(layout)
 
     for control in controls:
         control.observe(redraw, names="value")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from course_lib import casefile
-from course_lib.checking import ExerciseFailed, Verdict, evaluate, learner_namespace
+from course_lib.checking import ExerciseFailed, Verdict, evaluate, failure, learner_namespace
 from course_lib.policy import forbidden_uses, source_of
 from course_lib.registry import Exercise, get_exercise
 
@@ -17,13 +17,10 @@ def policy_verdict(exercise: Exercise, source: str) -> Verdict | None:
     if not used:
         return None
     listed = ", ".join(f"`{use}`" for use in used)
-    return Verdict(
-        exercise.id,
-        passed=False,
-        message=(
-            f"✘ {exercise.id}: your answer uses {listed}, the library's version of what this exercise asks "
-            "you to write yourself. Write it with basic operations instead (the exercise text says which)."
-        ),
+    return failure(
+        exercise,
+        f"your answer uses {listed}, the library's version of what this exercise asks you to write "
+        "yourself. Write it with basic operations instead (the exercise text says which).",
     )
 
 

@@ -98,7 +98,7 @@ def describe_inputs(inputs: Mapping[str, Any]) -> str:
 def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckCase]) -> Verdict:
     """Check ``learner`` on every case; stop at the first failure and explain it."""
     if not callable(learner):
-        return _fail(
+        return failure(
             exercise,
             f"`{exercise.target}` should be a function, but it is a {type(learner).__name__}.",
         )
@@ -113,14 +113,14 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
                 warnings.simplefilter("ignore")
                 returned = exercise.run(learner, inputs)
         except NotImplementedError:
-            verdict = _fail(
+            verdict = failure(
                 exercise,
                 f"`{exercise.target}` is not written yet: replace `raise NotImplementedError()` "
                 "with your code, run that cell, then run this check again.",
             )
             return replace(verdict, unwritten=True)
         except Exception as error:  # the learner's code may raise anything; we report it, not crash
-            return _fail(exercise, f"`{exercise.target}` raised {type(error).__name__}: {error}", case)
+            return failure(exercise, f"`{exercise.target}` raised {type(error).__name__}: {error}", case)
         problem = _compare(exercise, case, returned)
         if problem is None and _mutated(case.inputs, inputs):
             problem = (
@@ -130,7 +130,7 @@ def evaluate(exercise: Exercise, learner: Callable[..., Any], cases: list[CheckC
             )
         if problem is not None:
             message, mistake_id = problem
-            return _fail(exercise, message, case, mistake_id)
+            return failure(exercise, message, case, mistake_id)
     return Verdict(
         exercise.id,
         passed=True,
@@ -146,19 +146,23 @@ def judge_recorded(
     if exercise.judge is not None:
         output = recorded[0] if recorded else None
         if not isinstance(output, tuple):
-            return _fail(exercise, f"checking `{exercise.target}` failed: {output or 'nothing was recorded'}")
+            return failure(
+                exercise, f"checking `{exercise.target}` failed: {output or 'nothing was recorded'}"
+            )
         problem = exercise.judge(output)
         return (
-            _fail(exercise, problem) if problem else Verdict(exercise.id, True, f"✔ {exercise.id}: passes.")
+            failure(exercise, problem) if problem else Verdict(exercise.id, True, f"✔ {exercise.id}: passes.")
         )
     for case, output in zip(cases, recorded, strict=True):
         if output is None:
-            return _fail(exercise, "no output was recorded for this case (the notebook stopped early?)", case)
+            return failure(
+                exercise, "no output was recorded for this case (the notebook stopped early?)", case
+            )
         if isinstance(output, str):
-            return _fail(exercise, f"`{exercise.target}` raised {output}", case)
+            return failure(exercise, f"`{exercise.target}` raised {output}", case)
         problem = _compare(exercise, case, output)
         if problem is not None:
-            return _fail(exercise, problem[0], case, problem[1])
+            return failure(exercise, problem[0], case, problem[1])
     return Verdict(exercise.id, passed=True, message=f"✔ {exercise.id}: all {len(cases)} cases pass.")
 
 
@@ -169,13 +173,13 @@ def _judge(exercise: Exercise, learner: Any) -> Verdict:
             problem = exercise.judge(as_output(exercise.probe(learner)))
     except NotImplementedError:
         return replace(
-            _fail(exercise, f"`{exercise.target}` is not ready yet: finish the exercises above."),
+            failure(exercise, f"`{exercise.target}` is not ready yet: finish the exercises above."),
             unwritten=True,
         )
     except Exception as error:  # the learner's object may fail in any way; report it
-        return _fail(exercise, f"checking `{exercise.target}` raised {type(error).__name__}: {error}")
+        return failure(exercise, f"checking `{exercise.target}` raised {type(error).__name__}: {error}")
     if problem is not None:
-        return _fail(exercise, problem)
+        return failure(exercise, problem)
     return Verdict(exercise.id, passed=True, message=f"✔ {exercise.id}: passes. Well done!")
 
 
@@ -235,14 +239,23 @@ def _close(expected: Output, actual: Output, exercise: Exercise) -> bool:
     )
 
 
+def outputs_match(first: Output, second: Output, exercise: Exercise) -> bool:
+    """Same number of items, same shapes, equal within the exercise's tolerances."""
+    same_shapes = len(first) == len(second) and all(
+        a.shape == b.shape for a, b in zip(first, second, strict=True)
+    )
+    return same_shapes and _close(first, second, exercise)
+
+
 def _matching_mistake(case: CheckCase, actual: Output, exercise: Exercise) -> str | None:
-    for mistake_id, wrong in case.mistake_outputs.items():
-        same_shapes = len(wrong) == len(actual) and all(
-            w.shape == a.shape for w, a in zip(wrong, actual, strict=True)
-        )
-        if same_shapes and _close(wrong, actual, exercise):
-            return mistake_id
-    return None
+    return next(
+        (
+            mistake_id
+            for mistake_id, wrong in case.mistake_outputs.items()
+            if outputs_match(wrong, actual, exercise)
+        ),
+        None,
+    )
 
 
 def _describe_difference(exercise: Exercise, expected: Output, actual: Output) -> str:
@@ -269,7 +282,7 @@ def _mutated(original: Case, passed: Case) -> bool:
     )
 
 
-def _fail(
+def failure(
     exercise: Exercise,
     detail: str,
     case: CheckCase | None = None,

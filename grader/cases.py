@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checking import CheckCase, as_output
+from course_lib.checking import CheckCase, as_output, outputs_match
 from course_lib.registry import Exercise
 from grader.mistakes import mistakes_for
 from grader.reference import reference_for
@@ -24,15 +24,7 @@ def build_cases(exercise: Exercise, rng: np.random.Generator) -> list[CheckCase]
                     output = as_output(exercise.run(wrong, inputs))
             except Exception:  # a mistake that cannot even run on this case tells nothing here
                 continue
-            if not _same(output, expected, exercise):
+            if not outputs_match(output, expected, exercise):
                 mistake_outputs[mistake_id] = output
         cases.append(CheckCase(f"case {number}", inputs, expected, mistake_outputs))
     return cases
-
-
-def _same(output, expected, exercise: Exercise) -> bool:
-    return len(output) == len(expected) and all(
-        got.shape == want.shape
-        and np.allclose(got, want, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
-        for got, want in zip(output, expected, strict=True)
-    )

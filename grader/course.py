@@ -92,9 +92,6 @@ class Course:
         self._run(self.api.generate_feedback(lesson, student), f"generate_feedback {lesson} for {student}")
         return self.root / "feedback" / student / lesson / f"{lesson}.html"
 
-    def autograded(self, lesson: str, student: str) -> Path:
-        return self.root / "autograded" / student / lesson
-
     def override_score(self, lesson: str, student: str, grade_id: str, score: float) -> None:
         """Set a test cell's score by hand (nbgrader's manual score), which export and feedback then use."""
         with Gradebook(self.db_url) as gradebook:

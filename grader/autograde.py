@@ -12,18 +12,18 @@ import json
 import multiprocessing
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
 from course_lib.check import policy_verdict
 from course_lib.registry import lesson_exercises
 from course_lib.verify import VERIFY_DIR_ENV
 from grader.course import Course, NbgraderError
 from grader.paths import lessons
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, die_with_parent
 from grader.verification import LessonCases, Verification, answer_sources, verify_with_correct_helpers
 
 
@@ -33,6 +33,8 @@ class ExerciseResult:
     score: float
     max_score: float
     message: str
+    mistake: str | None = None
+    """The registry's id of the diagnosed mistake, when the outputs match a known one."""
 
 
 @dataclass
@@ -114,43 +116,59 @@ def unreadable_reason(notebook: Path) -> str | None:
     return None
 
 
+@dataclass
+class GradedSubmission:
+    """What grading one notebook produces, as plain data: a worker on any machine returns it whole, and the
+    one process that owns the output folder and the gradebook writes it."""
+
+    result: SubmissionResult
+    cell_grades: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """nbgrader's ``{grade_id: (auto_score, manual_score)}``; empty when nbgrader could not grade."""
+    feedback_html: str | None = None
+    autograded_notebook: str | None = None
+
+
 def grade_one(
-    workspace: Path, submission: Submission, out: Path, lesson_cases: LessonCases, settings: GradingSettings
-) -> SubmissionResult:
-    """Grade one submission: nbgrader in a sandboxed kernel, then verification outside it."""
+    course_root: Path, submission: Submission, lesson_cases: LessonCases, settings: GradingSettings
+) -> GradedSubmission:
+    """Grade one submission in the nbgrader course at ``course_root`` (a copy of the batch's template):
+    nbgrader in a sandboxed kernel, then verification outside it."""
     student, lesson = submission.student_id, submission.assignment
     result = SubmissionResult(student, lesson)
+    graded = GradedSubmission(result)
     exercises = lesson_exercises(lesson)
     result.max_score = float(sum(exercise.points for exercise in exercises))
-    scratch = workspace / "sandboxes" / f"{student}--{lesson}"
-    shutil.rmtree(scratch, ignore_errors=True)
+    scratch = course_root.parent / "sandbox"
     recorded = scratch / "recorded"
     lesson_cases.write_inputs(recorded)
     course = Course(
-        workspace,
-        _kernel_sandbox(workspace, scratch, recorded, student, lesson, settings),
+        course_root,
+        _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings),
         cell_timeout=settings.limits.cell_seconds,
     )
     course.submit(student, lesson, submission.notebook)
     reason = unreadable_reason(submission.notebook)
     if reason is not None:
         result.problem = f"not graded: {reason}"
-        return result
+        return graded
     try:
         autograded = course.autograde(lesson, student)
     except NbgraderError as error:
         result.problem = f"nbgrader could not grade this notebook: {_last_line(str(error))}"
-        return result
-    scores = course.cell_scores(lesson, student)
+        return graded
+    scores = {
+        grade_id: (manual if manual is not None else auto) or 0.0
+        for grade_id, (auto, manual) in course.cell_grades(lesson, student).items()
+    }
     messages = exercise_messages(autograded) if autograded.exists() else {}
     verifications = _verify(lesson, exercises, submission, lesson_cases, recorded, scratch, settings)
     answers = answer_sources(submission.notebook)
     for exercise in exercises:
-        nbgrader_score = float(scores.get(exercise.test_cell_id, (0.0, exercise.points))[0] or 0.0)
+        nbgrader_score = float(scores.get(exercise.test_cell_id, 0.0))
         verification = verifications[exercise.id]
         policy = policy_verdict(exercise, answers.get(f"answer_{exercise.id}", ""))
         if policy is not None:
-            verification = Verification(exercise.id, False, policy.message, visible_passed=True)
+            verification = Verification(exercise.id, False, policy.message, True, policy.mistake_id)
         score = nbgrader_score if verification.passed else 0.0
         message = messages.get(
             exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
@@ -163,21 +181,24 @@ def grade_one(
                     f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
                     "when checked outside the notebook (possible tampering)"
                 )
-        result.exercises.append(ExerciseResult(exercise.id, score, float(exercise.points), message))
-    result.score = sum(exercise.score for exercise in result.exercises)
-    try:
-        _write_feedback(
-            course.feedback(lesson, student), result, out / "feedback" / student / f"{lesson}.html"
+        mistake = verification.mistake_id if not verification.passed else None
+        result.exercises.append(
+            ExerciseResult(exercise.id, score, float(exercise.points), message, mistake)
         )
+    result.score = sum(exercise.score for exercise in result.exercises)
+    graded.cell_grades = course.cell_grades(lesson, student)
+    graded.autograded_notebook = autograded.read_text(encoding="utf-8") if autograded.exists() else None
+    try:
+        graded.feedback_html = _feedback_page(course.feedback(lesson, student), result)
     except NbgraderError as error:
         result.problem = f"feedback could not be generated: {_last_line(str(error))}"
-    return result
+    return graded
 
 
-def _kernel_sandbox(workspace, scratch, recorded, student, lesson, settings: GradingSettings) -> dict:
+def _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings: GradingSettings) -> dict:
     return {
         "sandbox_folder": str(scratch),
-        "kernel_folder": str(workspace / "autograded" / student / lesson),
+        "kernel_folder": str(course_root / "autograded" / student / lesson),
         "hidden_folders": os.pathsep.join(str(path) for path in settings.hidden_folders),
         "sandbox_environment": {VERIFY_DIR_ENV: str(recorded)},
         "limits": asdict(settings.limits),
@@ -204,7 +225,7 @@ def _verify(
     return verifications
 
 
-def _write_feedback(nbgrader_page: Path, result: SubmissionResult, target: Path) -> None:
+def _feedback_page(nbgrader_page: Path, result: SubmissionResult) -> str:
     """nbgrader's feedback page, with a summary of every exercise's points and diagnosis on top."""
     rows = "".join(
         f"<tr><td>{html.escape(e.exercise_id)}</td><td>{e.score:g} / {e.max_score:g}</td>"
@@ -218,8 +239,7 @@ def _write_feedback(nbgrader_page: Path, result: SubmissionResult, target: Path)
         f"{rows}</table></section>"
     )
     page = nbgrader_page.read_text(encoding="utf-8")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page.replace("<body>", "<body>" + summary, 1) if "<body>" in page else summary + page)
+    return page.replace("<body>", "<body>" + summary, 1) if "<body>" in page else summary + page
 
 
 def _last_line(text: str) -> str:
@@ -227,66 +247,103 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else text
 
 
-def grade_all(
-    found: list[Submission], workspace: Path, out: Path, settings: GradingSettings
-) -> list[SubmissionResult]:
-    """Grade ``found`` in a fresh nbgrader course at ``workspace``; cases are drawn anew for this run."""
-    shutil.rmtree(workspace, ignore_errors=True)
-    course = Course(workspace)
-    rng = np.random.default_rng()
-    lesson_cases = {}
-    for lesson in sorted({submission.assignment for submission in found}):
-        course.add_lesson(lesson)
-        lesson_cases[lesson] = LessonCases(lesson, rng)
-    results = []
-    for submission in found:
-        result = grade_with_deadline(
-            workspace, submission, out, lesson_cases[submission.assignment], settings
+@dataclass(frozen=True)
+class GradingJob:
+    """One submission to grade, self-contained so that it can travel to a worker on another machine."""
+
+    submission: Submission
+    notebook: bytes
+    lesson_cases: LessonCases
+    settings: GradingSettings
+    template: Path
+    """An nbgrader course with the lessons generated (``grader.batch.build_template``)."""
+
+
+def grade_job(job: GradingJob) -> GradedSubmission:
+    """Grade one submission in a scratch folder of its own, removed afterwards: what it produced comes back
+    as data, so workers never share a gradebook or an output folder."""
+    if multiprocessing.current_process().daemon:
+        raise RuntimeError(
+            "this grading worker is a daemonic process, which may not start the child process each notebook "
+            "is graded in; start Dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
         )
-        results.append(result)
-        print(_summary_line(result))
-    return results
+    scratch = Path(tempfile.mkdtemp(prefix="attention-grading-"))
+    try:
+        course_root = scratch / "course"
+        shutil.copytree(template_for(job.template, job.submission.assignment), course_root)
+        notebook = scratch / "submitted.ipynb"
+        notebook.write_bytes(job.notebook)
+        submission = Submission(job.submission.student_id, job.submission.assignment, notebook)
+        return grade_with_deadline(course_root, submission, job.lesson_cases, job.settings)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+_templates_built_here: dict[str, Path] = {}
+
+
+def template_for(template: Path, lesson: str) -> Path:
+    """The batch's template course, or, on a machine that cannot see it (a remote Dask worker), one built
+    here once per lesson."""
+    if (template / "gradebook.db").is_file():
+        return template
+    if lesson not in _templates_built_here:
+        folder = Path(tempfile.mkdtemp(prefix="attention-template-")) / "course"
+        Course(folder).add_lesson(lesson)
+        _templates_built_here[lesson] = folder
+    return _templates_built_here[lesson]
 
 
 def grade_with_deadline(
-    workspace: Path, submission: Submission, out: Path, lesson_cases: LessonCases, settings: GradingSettings
-) -> SubmissionResult:
+    course_root: Path, submission: Submission, lesson_cases: LessonCases, settings: GradingSettings
+) -> GradedSubmission:
     """``grade_one`` in a child process that is killed, with its sandbox, past the notebook's wall-clock
     limit: a kernel that hangs or dies without a word cannot stall the batch."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_grade_and_send, args=(sender, workspace, submission, out, lesson_cases, settings), daemon=True
+        target=_grade_and_send, args=(sender, course_root, submission, lesson_cases, settings), daemon=True
     )
     child.start()
     sender.close()
     seconds = settings.limits.notebook_seconds
     if receiver.poll(seconds):
         try:
-            result = receiver.recv()
+            graded = receiver.recv()
         except EOFError:
-            result = None
+            graded = None
     else:
-        result = None
+        graded = None
     child.join(timeout=5)
     if child.is_alive():
         child.kill()
         child.join()
-    if result is None:
+    if graded is None:
         result = SubmissionResult(submission.student_id, submission.assignment)
         result.max_score = float(sum(exercise.points for exercise in lesson_exercises(submission.assignment)))
         result.problem = (
             f"the notebook did not finish within {seconds} s (it hangs, or its kernel died); scored 0 — "
             "run it top to bottom yourself to find the cell that never ends"
         )
-    return result
+        graded = GradedSubmission(result)
+    return graded
 
 
-def _grade_and_send(sender, workspace, submission, out, lesson_cases, settings) -> None:
-    sender.send(grade_one(workspace, submission, out, lesson_cases, settings))
+def _grade_and_send(sender, course_root, submission, lesson_cases, settings) -> None:
+    die_with_parent()
+    sender.send(grade_one(course_root, submission, lesson_cases, settings))
 
 
-def autograde(submissions: Path, out: Path, limits: Limits | None = None) -> int:
+def autograde(
+    submissions: Path,
+    out: Path,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    regrade: bool = False,
+) -> int:
+    from grader.batch import grade_batch, write_outputs
+
     submissions, out = submissions.resolve(), out.resolve()
     found, ignored = find_submissions(submissions)
     for line in ignored:
@@ -297,17 +354,20 @@ def autograde(submissions: Path, out: Path, limits: Limits | None = None) -> int
             "(expected <student_id>/<assignment>/<assignment>.ipynb)"
         )
         return 1
-    out.mkdir(parents=True, exist_ok=True)
     settings = GradingSettings(limits or Limits(), hidden_folders=[submissions, out])
-    workspace = out / "nbgrader"
-    results = grade_all(found, workspace, out, settings)
-    Course(workspace).export_csv(out / "grades.csv")
-    (out / "results.json").write_text(json.dumps([asdict(result) for result in results], indent=1) + "\n")
-    print(f"graded {len(results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
+    batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
+    write_outputs(batch, out)
+    if batch.unfinished:
+        print(
+            f"{len(batch.unfinished)} submission(s) could not be graded because a grading worker was lost; "
+            "what finished is saved: run the same command again to grade the rest"
+        )
+        return 3
+    print(f"graded {len(batch.results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
 
 
-def _summary_line(result: SubmissionResult) -> str:
+def summary_line(result: SubmissionResult) -> str:
     line = f"{result.student_id:>16} {result.assignment:<16} {result.score:g}/{result.max_score:g}"
     lost = [exercise.exercise_id for exercise in result.exercises if exercise.score < exercise.max_score]
     if lost:

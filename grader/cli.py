@@ -37,6 +37,22 @@ def main(argv: list[str] | None = None) -> int:
         "submissions", type=Path, help="folder of <student_id>/<assignment>/<assignment>.ipynb"
     )
     autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
+    autograde.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="notebooks graded at once on this machine (default: the number of cores)",
+    )
+    autograde.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of locally",
+    )
+    autograde.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade everything again instead of resuming the batch already in --out",
+    )
     defaults = Limits()
     for name, help_text in LIMIT_HELP.items():
         option = "--" + name.replace("_", "-")
@@ -56,4 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     from grader.autograde import autograde as run_autograde
 
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})
-    return run_autograde(args.submissions, args.out, limits)
+    return run_autograde(
+        args.submissions,
+        args.out,
+        limits,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        regrade=args.regrade,
+    )

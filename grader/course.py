@@ -99,16 +99,34 @@ class Course:
             grade.manual_score = score
             gradebook.db.commit()
 
+    def cell_grades(self, lesson: str, student: str) -> dict[str, tuple[float | None, float | None]]:
+        """``{grade_id: (auto_score, manual_score)}`` of every graded cell of one submission."""
+        with Gradebook(self.db_url) as gradebook:
+            submission = gradebook.find_submission_notebook(lesson, lesson, student)
+            return {grade.name: (grade.auto_score, grade.manual_score) for grade in submission.grades}
+
+    def record_grades(
+        self, lesson: str, student: str, cell_grades: dict[str, tuple[float | None, float | None]]
+    ) -> None:
+        """Write grades found elsewhere (a worker's own throwaway gradebook) into this course's gradebook.
+
+        The student gets a row even without grades, so a notebook nbgrader could not read still appears,
+        with 0 points, in the export instead of vanishing from it.
+        """
+        with Gradebook(self.db_url) as gradebook:
+            gradebook.update_or_create_student(student)
+            if not cell_grades:
+                return
+            gradebook.update_or_create_submission(lesson, student)
+            for grade_id, (auto_score, manual_score) in cell_grades.items():
+                grade = gradebook.find_grade(grade_id, lesson, lesson, student)
+                grade.auto_score, grade.manual_score = auto_score, manual_score
+            gradebook.db.commit()
+
     def export_csv(self, destination: Path) -> None:
         exporter = CsvExportPlugin(to=str(destination))
         with Gradebook(self.db_url) as gradebook:
             exporter.export(gradebook)
-
-    def cell_scores(self, lesson: str, student: str) -> dict[str, tuple[float, float]]:
-        """``{grade_id: (score, max_score)}`` of every graded cell of one submission."""
-        with Gradebook(self.db_url) as gradebook:
-            submission = gradebook.find_submission_notebook(lesson, lesson, student)
-            return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
 
     @staticmethod
     def _run(result: dict, what: str) -> None:

@@ -12,8 +12,10 @@ loudly: learner code can then read the grader's files and open network connectio
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +54,8 @@ class Sandbox:
     def __post_init__(self):
         # Resolved paths: a symbolic link on the way (pytest's "pytest-current") would not exist inside.
         self.writable = [path.resolve() for path in self.writable]
-        self.hidden = [path.resolve() for path in self.hidden]
+        # A folder of the grading machine may not exist on another machine of a Dask cluster.
+        self.hidden = [path.resolve() for path in self.hidden if path.exists()]
 
     def command(self, inner: list[str], cwd: Path | None = None) -> list[str]:
         """``inner`` wrapped in the sandbox (or only in resource limits where bubblewrap is unavailable)."""
@@ -110,6 +113,16 @@ def _threads_running() -> int:
     except (OSError, IndexError, ValueError):
         return 4096
 
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so a grader killed with SIGKILL leaves
+    no grading processes running on; elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 _bubblewrap_checked: bool | None = None
 

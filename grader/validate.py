@@ -18,7 +18,8 @@ import numpy as np
 from course_lib import casefile
 from course_lib.checking import evaluate
 from course_lib.registry import Exercise, lesson_exercises
-from grader.autograde import GradingSettings, Submission, grade_all
+from grader.autograde import GradingSettings, Submission
+from grader.batch import grade_batch
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
 from grader.mistakes import mistakes_for
@@ -79,10 +80,13 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
         Submission("released", lesson, NOTEBOOKS / f"{lesson}.ipynb"),
     ]
     started = time.perf_counter()
-    results = grade_all(submissions, scratch / "nbgrader", scratch, GradingSettings(hidden_folders=[scratch]))
+    batch = grade_batch(submissions, scratch, GradingSettings(hidden_folders=[scratch]))
     print(f"  graded the solution and the released notebook in {time.perf_counter() - started:.1f} s")
-    problems = []
-    for result in results:
+    problems = [
+        f"{lesson}: the {submission.student_id} notebook was not graded: its grading worker was lost"
+        for submission in batch.unfinished
+    ]
+    for result in batch.results:
         student = result.student_id
         if result.score != expected[student] or result.problem or result.flags:
             details = [f"{e.exercise_id}: {e.message}" for e in result.exercises if e.score < e.max_score]
@@ -93,7 +97,7 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
                 f"{summary}, expected {expected[student]}"
                 + "".join(f"\n    {detail}" for detail in details + result.flags)
             )
-        autograded = scratch / "nbgrader" / "autograded" / student / lesson / f"{lesson}.ipynb"
+        autograded = batch.course_root / "autograded" / student / lesson / f"{lesson}.ipynb"
         for error in errors_outside_tests(autograded):
             problems.append(
                 f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"

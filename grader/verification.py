@@ -41,6 +41,8 @@ class Verification:
     message: str
     visible_passed: bool
     """Whether the visible cases (those the in-kernel check also runs) pass here."""
+    mistake_id: str | None = None
+    """The registry's name for the mistake found, when the outputs match a known one."""
 
 
 class LessonCases:
@@ -67,10 +69,14 @@ class LessonCases:
         recorded = read_recorded(folder, exercise.id, max(1, len(visible) + len(hidden)))
         if exercise.judge is not None:
             verdict = judge_recorded(exercise, [], recorded)
-            return Verification(exercise.id, verdict.passed, verdict.message, verdict.passed)
+            return Verification(
+                exercise.id, verdict.passed, verdict.message, verdict.passed, verdict.mistake_id
+            )
         visible_verdict = judge_recorded(exercise, visible, recorded[: len(visible)])
         verdict = judge_recorded(exercise, visible + hidden, recorded)
-        return Verification(exercise.id, verdict.passed, verdict.message, visible_verdict.passed)
+        return Verification(
+            exercise.id, verdict.passed, verdict.message, visible_verdict.passed, verdict.mistake_id
+        )
 
 
 def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output | str | None]:

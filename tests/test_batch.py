@@ -1,0 +1,142 @@
+"""Grading a class in parallel: a process pool, a real Dask cluster, and a run killed mid-batch and resumed.
+
+All three must give the same grades; the killed-and-resumed run must grade every submission exactly once.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from course_lib.registry import lesson_exercises
+from grader.batch import JOURNAL, Journal
+from grader.paths import ROOT
+from tests.conftest import make_submission, solution_answers
+
+BATCH = {
+    # student: (lesson, answer-cell edits)
+    "alice": ("01_smoothing", {}),
+    "bob": ("01_smoothing", None),
+    "carol": ("01_smoothing", {"answer_gaussian_weights": ("(2 * sigma**2)", "(2 * sigma)")}),
+    "dave": ("01_smoothing", {"answer_smooth": ("weights @ values", "weights.T @ values")}),
+    "erin": ("02_lookup", {}),
+    "frank": ("02_lookup", None),
+    "gina": ("02_lookup", {"answer_softmax": ("x - x.max(axis=axis, keepdims=True)", "x")}),
+    "hank": ("01_smoothing", {}),
+}
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submitted")
+    for student, (lesson, edits) in BATCH.items():
+        answers = {} if edits is None else solution_answers(lesson)
+        for grade_id, (old, new) in (edits or {}).items():
+            assert old in answers[grade_id], f"the solution of {grade_id} changed; update this test"
+            answers[grade_id] = answers[grade_id].replace(old, new)
+        make_submission(folder, student, lesson, answers)
+    return folder
+
+
+def _command(submissions, out, *options) -> list[str]:
+    return [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out), *options]
+
+
+def _autograde(submissions, out, *options) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        _command(submissions, out, *options), cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def _grades(out) -> dict[tuple[str, str], float]:
+    with (out / "grades.csv").open() as table:
+        return {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(table)}
+
+
+def _journal_keys(out) -> list[tuple[str, str]]:
+    lines = (out / JOURNAL).read_text().splitlines()
+    return [(entry["student_id"], entry["assignment"]) for entry in map(json.loads, lines)]
+
+
+@pytest.fixture(scope="module")
+def pool_grades(submissions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pool")
+    _autograde(submissions, out, "--workers", "2")
+    return _grades(out)
+
+
+def _expected_score(lesson: str, edits: dict | None) -> float:
+    """Full marks less every exercise whose answer was edited; a stub earns nothing."""
+    if edits is None:
+        return 0.0
+    broken = {grade_id.removeprefix("answer_") for grade_id in edits}
+    return float(sum(e.points for e in lesson_exercises(lesson) if e.id not in broken))
+
+
+def test_the_pool_grades_every_submission_as_expected(pool_grades):
+    for student, (lesson, edits) in BATCH.items():
+        assert pool_grades[(student, lesson)] == _expected_score(lesson, edits), student
+
+
+def test_a_real_dask_cluster_gives_the_same_grades(submissions, pool_grades, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # Each notebook is graded in a child process with a deadline; Dask's default daemonic workers may not
+    # start children (the README says how to start remote workers the same way).
+    with dask.config.set({"distributed.worker.daemon": False}):
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+        ) as cluster:
+            _autograde(submissions, tmp_path, "--scheduler", cluster.scheduler_address)
+    assert _grades(tmp_path) == pool_grades
+
+
+def test_a_batch_killed_mid_way_resumes_and_grades_each_notebook_exactly_once(
+    submissions, pool_grades, tmp_path
+):
+    grader = subprocess.Popen(
+        _command(submissions, tmp_path, "--workers", "2"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = tmp_path / JOURNAL
+    deadline = time.monotonic() + 600
+    while not (journal.is_file() and journal.read_bytes().count(b"\n") >= 2):
+        assert grader.poll() is None, "the grader finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(grader.pid, signal.SIGKILL)
+    grader.wait()
+    finished_before = _journal_keys(tmp_path)
+    assert 2 <= len(finished_before) < len(BATCH)
+
+    rerun = _autograde(submissions, tmp_path, "--workers", "2")
+    assert f"resuming: {len(finished_before)} of {len(BATCH)}" in rerun.stdout
+    keys = _journal_keys(tmp_path)
+    assert keys[: len(finished_before)] == finished_before
+    assert sorted(keys) == sorted(set(keys)), "a submission was graded twice"
+    assert len(keys) == len(BATCH)
+    assert _grades(tmp_path) == pool_grades
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted((r["student_id"], r["assignment"]) for r in results) == sorted(keys)
+
+
+def test_the_journal_drops_a_line_cut_short_by_a_kill(tmp_path):
+    journal = Journal(tmp_path / JOURNAL)
+    journal.append({"student_id": "a", "assignment": "01_smoothing", "n": 1})
+    journal.append({"student_id": "a", "assignment": "01_smoothing", "n": 2})
+    with journal.path.open("ab") as cut_short:
+        cut_short.write(b'{"student_id": "b", "assign')
+    assert list(journal.entries()) == [("a", "01_smoothing")]
+    assert journal.entries()[("a", "01_smoothing")]["n"] == 2
+    journal.append({"student_id": "b", "assignment": "01_smoothing", "n": 3})
+    assert set(journal.entries()) == {("a", "01_smoothing"), ("b", "01_smoothing")}

@@ -290,6 +290,10 @@ def _points(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
 
+def _rounded(value: float | None) -> float | str:
+    return "—" if value is None else round(value, 2)
+
+
 # --- the plots ---------------------------------------------------------------------------------------
 
 
@@ -324,12 +328,16 @@ def _draw_scores(summary: dict) -> Figure | None:
     for ax, (lesson, histogram) in zip(axes[: len(histograms)], histograms.items(), strict=True):
         edges = histogram["bin_edges"]
         ax.bar(edges[:-1], histogram["counts"], width=1, align="edge", color="C0", edgecolor="white")
-        mean = headline[lesson]["mean"]
-        ax.axvline(mean, color="black", linestyle="--", linewidth=1, label=f"mean {mean:.3g}")
-        ax.set(title=f"{lesson} ({headline[lesson]['submissions']} handed in)", xlabel="score")
-        ax.set(ylabel="submissions", xlim=(edges[0], edges[-1]))
+        numbers = headline[lesson]
+        ax.axvline(numbers["mean"], color="black", linestyle="--", linewidth=1)
+        ax.set_title(
+            f"{lesson}: {numbers['submissions']} handed in\n"
+            f"mean (dashed) {numbers['mean']:.3g} of {numbers['max_score']:g}",
+            fontsize="medium",
+        )
+        ax.set(xlabel="score", ylabel="submissions", xlim=(edges[0], edges[-1]))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(loc="upper left", frameon=False)
     for unused in axes[len(histograms) :]:
         unused.set_visible(False)
     return figure
@@ -425,8 +433,8 @@ def _headline_section(summary: dict) -> str:
             entry["lesson"],
             entry["submissions"],
             entry["not_handed_in"],
-            _points(entry["mean"]),
-            _points(entry["median"]),
+            _rounded(entry["mean"]),
+            _rounded(entry["median"]),
             entry["max_score"],
             entry["problems"],
             entry["flagged"],

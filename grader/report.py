@@ -63,10 +63,12 @@ def write_report(out: Path) -> Path:
     summary = summarise(load_grades(out), load_results(out))
     folder = out / "report"
     folder.mkdir(parents=True, exist_ok=True)
+    # A plot with nothing to show this time must not survive from an earlier report.
     for stale in folder.glob("*.png"):
         stale.unlink()
     summary_file = folder / "summary.json"
     summary_file.write_text(json.dumps(summary, indent=1) + "\n")
+    # Drawn from the file as written, so summary.json is exactly what the plots show.
     images = draw_plots(json.loads(summary_file.read_text()), folder)
     page = folder / "index.html"
     page.write_text(render_page(summary, images, out), encoding="utf-8")

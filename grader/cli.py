@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m grader {release,validate,autograde}``."""
+"""The instructor's command line: ``python -m grader {release,validate,autograde,report}``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             option, type=int, default=getattr(defaults, name), help=help_text + " (%(default)s)"
         )
 
+    report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
+    report.add_argument("out", type=Path, help="the --out folder of autograde")
+
     args = parser.parse_args(argv)
     if args.command == "release":
         from grader.release import release as run_release
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         from grader.validate import validate as run_validate
 
         return run_validate(args.lessons)
+    if args.command == "report":
+        from grader.report import report as run_report
+
+        return run_report(args.out)
     from grader.autograde import autograde as run_autograde
 
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})

@@ -1,0 +1,304 @@
+"""``python -m grader report OUT`` on a synthetic OUT: no grading, only grades.csv and results.json."""
+
+import base64
+import csv
+import json
+import math
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from PIL import Image
+
+from course_lib.registry import get_exercise, lesson_exercises
+from grader.paths import ROOT
+
+LESSONS = ("01_smoothing", "02_lookup")
+UNSUBMITTED_LESSON = "03_qkv"
+"""In the gradebook (every student has nbgrader's 0 row) but nobody handed it in."""
+STUDENTS = ("alice", "bob", "carol", "dave", "erin")
+FLAG = "smooth: the notebook's own test passed, but its outputs fail the visible cases (possible tampering)"
+NOTE = "graded <b>with</b> a correct softmax"
+PROBLEM = "not graded: the file is not valid JSON (Expecting value at line 1, column 12)"
+
+# (student, lesson) -> what happened per exercise: "pass", "zero" (wrong, nothing named), "half" (part of
+# the points), or a mistake id; a missing exercise is not in results.json at all.
+OUTCOMES = {
+    ("alice", "01_smoothing"): {
+        "moving_average_weights": "pass",
+        "gaussian_weights": "pass",
+        "smooth": "pass",
+    },
+    ("bob", "01_smoothing"): {
+        "moving_average_weights": "pass",
+        "gaussian_weights": "normalised_over_columns",
+        "smooth": "zero",
+    },
+    ("carol", "01_smoothing"): {
+        "moving_average_weights": "window_too_narrow",
+        "gaussian_weights": "normalised_over_columns",
+        "smooth": "weights_transposed",
+    },
+    ("dave", "01_smoothing"): {
+        "moving_average_weights": "pass",
+        "gaussian_weights": "sigma_as_variance",
+        "smooth": "half",
+    },
+    ("erin", "01_smoothing"): {
+        "moving_average_weights": "pass",
+        "gaussian_weights": "normalised_over_columns",
+        "smooth": "pass",
+    },
+    ("alice", "02_lookup"): {
+        "similarity_scores": "pass",
+        "softmax": "pass",
+        "soft_lookup": "pass",
+        "hard_lookup": "pass",
+    },
+    ("bob", "02_lookup"): {
+        "similarity_scores": "transposed",
+        "softmax": "ignores_axis",
+        "soft_lookup": "pass",
+        "hard_lookup": "argmin",
+    },
+    ("carol", "02_lookup"): {
+        "similarity_scores": "pass",
+        "softmax": "ignores_axis",
+        "soft_lookup": "zero",
+        "hard_lookup": "pass",
+    },
+    ("erin", "02_lookup"): {},  # could not be graded: a problem and no exercises
+}
+FLAGGED = {("bob", "01_smoothing"): FLAG}
+PROBLEMS = {("erin", "02_lookup"): PROBLEM}
+NOTES = {("carol", "02_lookup"): NOTE}
+
+
+def _exercise_result(exercise, outcome: str) -> dict:
+    score = {"pass": exercise.points, "half": exercise.points / 2}.get(outcome, 0.0)
+    entry = {"exercise_id": exercise.id, "score": float(score), "max_score": float(exercise.points)}
+    if outcome in ("pass", "zero", "half"):
+        return entry | {"message": "✔ all cases pass" if outcome == "pass" else "wrong values"}
+    return entry | {"message": exercise.mistake(outcome).diagnosis + " (case 2)", "mistake": outcome}
+
+
+def _submission(student: str, lesson: str, outcomes: dict[str, str]) -> dict:
+    exercises = [_exercise_result(e, outcomes[e.id]) for e in lesson_exercises(lesson) if e.id in outcomes]
+    submission = {
+        "student_id": student,
+        "assignment": lesson,
+        "score": sum(exercise["score"] for exercise in exercises),
+        "max_score": float(_max_score(lesson)),
+        "exercises": exercises,
+        "problem": PROBLEMS.get((student, lesson)),
+        "flags": [FLAGGED[student, lesson]] if (student, lesson) in FLAGGED else [],
+    }
+    if (student, lesson) in NOTES:
+        submission["notes"] = [NOTES[student, lesson]]
+    return submission
+
+
+def _max_score(lesson: str) -> int:
+    return sum(exercise.points for exercise in lesson_exercises(lesson))
+
+
+def _grades_rows(results: list[dict]) -> list[dict]:
+    """As nbgrader's CsvExportPlugin writes them: every student x every assignment in the gradebook, 0 and
+    no timestamp where nbgrader holds no submission (not handed in, or a notebook it could not read)."""
+    graded = {(r["student_id"], r["assignment"]): r for r in results if not r["problem"]}
+    rows = []
+    for lesson in (*LESSONS, UNSUBMITTED_LESSON):
+        for student in STUDENTS:
+            result = graded.get((student, lesson))
+            score = result["score"] if result else 0.0
+            rows.append(
+                {
+                    "assignment": lesson,
+                    "duedate": "None",
+                    "timestamp": "None" if result else "",
+                    "student_id": student,
+                    "last_name": "None",
+                    "first_name": "None",
+                    "email": "None",
+                    "raw_score": score,
+                    "late_submission_penalty": 0.0,
+                    "score": score,
+                    "max_score": float(_max_score(lesson)),
+                }
+            )
+    return rows
+
+
+def _write_out(out, results: list[dict], grades: list[dict]):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    columns = "assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
+    columns += "late_submission_penalty,score,max_score"
+    with open(out / "grades.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns.split(","))
+        writer.writeheader()
+        writer.writerows(grades)
+    return out
+
+
+def _report(out):
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "report", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    results = [_submission(student, lesson, outcomes) for (student, lesson), outcomes in OUTCOMES.items()]
+    out = _write_out(tmp_path_factory.mktemp("out"), results, _grades_rows(results))
+    run = _report(out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out
+
+
+def _summary(out) -> dict:
+    return json.loads((out / "report" / "summary.json").read_text())
+
+
+def _results(out) -> list[dict]:
+    return json.loads((out / "results.json").read_text())
+
+
+def test_one_page_that_embeds_every_png(reported):
+    folder = reported / "report"
+    assert [page.name for page in folder.glob("*.html")] == ["index.html"]
+    page = (folder / "index.html").read_text()
+    pngs = sorted(folder.glob("*.png"))
+    assert {png.stem for png in pngs} == {"scores", "pass_rates", "mistakes"}
+    for png in pngs:
+        assert base64.b64encode(png.read_bytes()).decode() in page, png.name
+    assert page.count("<img ") == len(pngs)
+
+
+def test_every_png_is_a_valid_image(reported):
+    for png in (reported / "report").glob("*.png"):
+        with Image.open(png) as image:
+            image.verify()
+            assert image.format == "PNG" and min(image.size) > 100, png.name
+
+
+def test_histograms_count_the_handed_in_scores_of_grades_csv(reported):
+    handed_in = {(result["student_id"], result["assignment"]) for result in _results(reported)}
+    with open(reported / "grades.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if (row["student_id"], row["assignment"]) in handed_in]
+    expected = {}
+    for row in rows:
+        bins = math.ceil(float(row["max_score"]))
+        counts = expected.setdefault(row["assignment"], [0] * bins)
+        counts[min(int(float(row["score"])), bins - 1)] += 1
+    histograms = _summary(reported)["score_histograms"]
+    assert {lesson: histogram["counts"] for lesson, histogram in histograms.items()} == expected
+    assert histograms["01_smoothing"]["bin_edges"] == list(range(_max_score("01_smoothing") + 1))
+
+
+def test_headline_counts_students_submissions_and_scores(reported):
+    summary = _summary(reported)
+    assert summary["students"] == len(STUDENTS)
+    assert summary["submissions"] == len(OUTCOMES)
+    lessons = {entry["lesson"]: entry for entry in summary["lessons"]}
+    smoothing_scores = sorted(r["score"] for r in _results(reported) if r["assignment"] == "01_smoothing")
+    assert lessons["01_smoothing"]["mean"] == pytest.approx(sum(smoothing_scores) / len(smoothing_scores))
+    assert lessons["01_smoothing"]["median"] == smoothing_scores[2]
+    assert lessons["02_lookup"]["not_handed_in"] == 1  # dave
+    assert lessons["02_lookup"]["problems"] == 1
+    assert lessons[UNSUBMITTED_LESSON]["submissions"] == 0 and lessons[UNSUBMITTED_LESSON]["mean"] is None
+    assert list(lessons)[:3] == [*LESSONS, UNSUBMITTED_LESSON]
+
+
+def test_pass_rates_follow_results_json_in_course_order(reported):
+    results = _results(reported)
+    expected = []
+    for lesson in LESSONS:
+        submissions = [r for r in results if r["assignment"] == lesson]
+        for exercise in lesson_exercises(lesson):
+            passed = sum(
+                1
+                for submission in submissions
+                for e in submission["exercises"]
+                if e["exercise_id"] == exercise.id and e["score"] == exercise.points
+            )
+            expected.append((lesson, exercise.id, passed, len(submissions), passed / len(submissions)))
+    pass_rates = _summary(reported)["pass_rates"]
+    assert [tuple(entry.values()) for entry in pass_rates] == expected
+
+
+def test_mistakes_are_counted_and_explained(reported):
+    expected = Counter(
+        (e["exercise_id"], e["mistake"]) for r in _results(reported) for e in r["exercises"] if "mistake" in e
+    )
+    mistakes = _summary(reported)["mistakes"]
+    assert {(m["exercise_id"], m["mistake_id"]): m["count"] for m in mistakes} == expected
+    assert [m["count"] for m in mistakes] == sorted(expected.values(), reverse=True)
+    assert (mistakes[0]["exercise_id"], mistakes[0]["mistake_id"]) == (
+        "gaussian_weights",
+        "normalised_over_columns",
+    )
+    page = (reported / "report" / "index.html").read_text()
+    for mistake in mistakes:
+        diagnosis = get_exercise(mistake["exercise_id"]).mistake(mistake["mistake_id"]).diagnosis
+        assert mistake["diagnosis"] == diagnosis
+        assert _escaped(diagnosis) in page
+
+
+def test_flagged_lists_flags_problems_and_notes(reported):
+    flagged = _summary(reported)["flagged"]
+    assert [(f["student_id"], f["assignment"]) for f in flagged] == [
+        ("bob", "01_smoothing"),
+        ("carol", "02_lookup"),
+        ("erin", "02_lookup"),
+    ]
+    assert (
+        flagged[0]["flags"] == [FLAG] and flagged[1]["notes"] == [NOTE] and flagged[2]["problem"] == PROBLEM
+    )
+    page = (reported / "report" / "index.html").read_text()
+    for text in (FLAG, NOTE, PROBLEM):
+        assert _escaped(text) in page
+    assert "<b>with</b>" not in page
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#x27;")
+
+
+@pytest.mark.parametrize("missing", ["results.json", "grades.csv"])
+def test_a_missing_input_is_named_with_the_command_that_writes_it(tmp_path, missing):
+    out = _write_out(tmp_path / "out", [], [])
+    (out / missing).unlink()
+    run = _report(out)
+    assert run.returncode == 1
+    assert str(out / missing) in run.stderr and "python -m grader autograde" in run.stderr
+    assert not (out / "report" / "index.html").exists()
+
+
+def test_an_empty_class_gets_a_page_that_says_so(tmp_path):
+    out = _write_out(tmp_path / "out", [], [])
+    run = _report(out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "no submissions" in run.stdout
+    assert "No submissions." in (out / "report" / "index.html").read_text()
+    assert list((out / "report").glob("*.png")) == []
+    assert _summary(out)["submissions"] == 0 and _summary(out)["score_histograms"] == {}
+
+
+def test_a_submission_missing_from_grades_csv_is_warned_about(tmp_path):
+    results = [_submission("alice", "01_smoothing", OUTCOMES["alice", "01_smoothing"])]
+    out = _write_out(tmp_path / "out", results, [])
+    run = _report(out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    summary = _summary(out)
+    assert len(summary["warnings"]) == 1 and "alice / 01_smoothing" in summary["warnings"][0]
+    assert summary["score_histograms"] == {}
+    assert (
+        "alice / 01_smoothing is in results.json but not in grades.csv"
+        in (out / "report" / "index.html").read_text()
+    )

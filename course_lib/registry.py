@@ -67,6 +67,10 @@ class Exercise:
                 return known
         raise KeyError(f"exercise {self.id!r} has no known mistake {mistake_id!r}")
 
+    def mistake_named_in(self, message: str) -> str | None:
+        """The id of the known mistake whose diagnosis a check's message gives, if any."""
+        return next((known.id for known in self.mistakes if known.diagnosis in message), None)
+
 
 VISIBLE_SEED = 20261122
 

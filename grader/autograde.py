@@ -181,7 +181,7 @@ def grade_one(
                     f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
                     "when checked outside the notebook (possible tampering)"
                 )
-        mistake = verification.mistake_id if not verification.passed else None
+        mistake = None if score else verification.mistake_id or exercise.mistake_named_in(message)
         result.exercises.append(
             ExerciseResult(exercise.id, score, float(exercise.points), message, mistake)
         )
@@ -343,6 +343,7 @@ def autograde(
     regrade: bool = False,
 ) -> int:
     from grader.batch import grade_batch, write_outputs
+    from grader.report import write_report
 
     submissions, out = submissions.resolve(), out.resolve()
     found, ignored = find_submissions(submissions)
@@ -357,6 +358,7 @@ def autograde(
     settings = GradingSettings(limits or Limits(), hidden_folders=[submissions, out])
     batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
     write_outputs(batch, out)
+    print(f"class report: {write_report(out)}")
     if batch.unfinished:
         print(
             f"{len(batch.unfinished)} submission(s) could not be graded because a grading worker was lost; "

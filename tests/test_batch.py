@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from course_lib.registry import lesson_exercises
@@ -69,7 +70,7 @@ def _journal_keys(out) -> list[tuple[str, str]]:
 def pool_grades(submissions, tmp_path_factory):
     out = tmp_path_factory.mktemp("pool")
     _autograde(submissions, out, "--workers", "2")
-    return _grades(out)
+    return _grades(out), out
 
 
 def _expected_score(lesson: str, edits: dict | None) -> float:
@@ -81,8 +82,23 @@ def _expected_score(lesson: str, edits: dict | None) -> float:
 
 
 def test_the_pool_grades_every_submission_as_expected(pool_grades):
+    grades, _ = pool_grades
     for student, (lesson, edits) in BATCH.items():
-        assert pool_grades[(student, lesson)] == _expected_score(lesson, edits), student
+        assert grades[(student, lesson)] == _expected_score(lesson, edits), student
+
+
+def test_autograde_writes_the_class_report_from_its_grades(pool_grades):
+    grades, out = pool_grades
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["submissions"] == len(BATCH)
+    for lesson, histogram in summary["score_histograms"].items():
+        handed_in = [student for student, (submitted, _) in BATCH.items() if submitted == lesson]
+        scores = [grades[(student, lesson)] for student in handed_in]
+        expected, _ = np.histogram(scores, bins=histogram["bin_edges"])
+        assert histogram["counts"] == expected.tolist()
+    mistakes = {(entry["exercise_id"], entry["mistake_id"]) for entry in summary["mistakes"]}
+    assert {("gaussian_weights", "sigma_as_variance"), ("smooth", "weights_transposed")} <= mistakes
+    assert "data:image/png;base64," in (out / "report" / "index.html").read_text()
 
 
 def test_a_real_dask_cluster_gives_the_same_grades(submissions, pool_grades, tmp_path):
@@ -96,7 +112,7 @@ def test_a_real_dask_cluster_gives_the_same_grades(submissions, pool_grades, tmp
             n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
         ) as cluster:
             _autograde(submissions, tmp_path, "--scheduler", cluster.scheduler_address)
-    assert _grades(tmp_path) == pool_grades
+    assert _grades(tmp_path) == pool_grades[0]
 
 
 def test_a_batch_killed_mid_way_resumes_and_grades_each_notebook_exactly_once(
@@ -125,7 +141,7 @@ def test_a_batch_killed_mid_way_resumes_and_grades_each_notebook_exactly_once(
     assert keys[: len(finished_before)] == finished_before
     assert sorted(keys) == sorted(set(keys)), "a submission was graded twice"
     assert len(keys) == len(BATCH)
-    assert _grades(tmp_path) == pool_grades
+    assert _grades(tmp_path) == pool_grades[0]
     results = json.loads((tmp_path / "results.json").read_text())
     assert sorted((r["student_id"], r["assignment"]) for r in results) == sorted(keys)
 

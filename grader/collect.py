@@ -46,6 +46,7 @@ import shutil
 import tempfile
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -69,14 +70,14 @@ class CollectError(ValueError):
 class FileNaming:
     """How an LMS names the files in its "download all submissions" archive."""
 
-    name: str
+    called: str
     pattern: str
     shape: str
     """The naming in words, for messages."""
 
     @property
     def described(self) -> str:
-        return f"{self.name} {self.shape}"
+        return f"{self.called} {self.shape}"
 
 
 FILE_NAMINGS = {
@@ -307,7 +308,7 @@ def _detect_naming(collector: RecordingCollector, archive: Path) -> FileNaming:
     return best
 
 
-def _no_submissions(archive: Path, fates: list[FileFate], namings) -> str:
+def _no_submissions(archive: Path, fates: list[FileFate], namings: Iterable[FileNaming]) -> str:
     notebooks = [
         str(fate.path) for fate in fates if fate.path.suffix == ".ipynb" and not _is_macos_metadata(fate.path)
     ]

@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m grader {release,validate,autograde,report}``."""
+"""The instructor's command line: ``python -m grader {release,validate,collect,autograde,report}``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,17 @@ def main(argv: list[str] | None = None) -> int:
 
     report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
     report.add_argument("out", type=Path, help="the --out folder of autograde")
+    collect = commands.add_parser("collect", help="an LMS's zip of submissions -> SUBMISSIONS")
+    collect.add_argument(
+        "archive", metavar="ARCHIVE", type=Path, help="an LMS's 'download all submissions' .zip"
+    )
+    collect.add_argument("--lesson", required=True, help="the lesson id, e.g. 01_smoothing")
+    collect.add_argument(
+        "--into", metavar="FOLDER", type=Path, required=True, help="gets <student_id>/<lesson>/"
+    )
+    naming = collect.add_mutually_exclusive_group()
+    naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
+    naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
 
     args = parser.parse_args(argv)
     if args.command == "release":
@@ -76,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         from grader.report import report as run_report
 
         return run_report(args.out)
+    if args.command == "collect":
+        from grader.collect import collect_command
+
+        return collect_command(args.archive, args.lesson, args.into, args.lms or args.pattern)
     from grader.autograde import autograde as run_autograde
 
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})

@@ -53,6 +53,9 @@ class GradingSettings:
     limits: Limits = field(default_factory=Limits)
     hidden_folders: list[Path] = field(default_factory=list)
     """Folders learner code must not see: the submissions and the grading output (with the gradebook)."""
+    kernel_threads: int | None = None
+    """Threads a kernel's numerical libraries may use (None: their default, every core). Kernels graded side
+    by side each get their share, instead of all spinning on every core."""
 
 
 @dataclass(frozen=True)
@@ -200,9 +203,15 @@ def _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings: G
         "sandbox_folder": str(scratch),
         "kernel_folder": str(course_root / "autograded" / student / lesson),
         "hidden_folders": os.pathsep.join(str(path) for path in settings.hidden_folders),
-        "sandbox_environment": {VERIFY_DIR_ENV: str(recorded)},
+        "sandbox_environment": {VERIFY_DIR_ENV: str(recorded), **_thread_limits(settings.kernel_threads)},
         "limits": asdict(settings.limits),
     }
+
+
+def _thread_limits(threads: int | None) -> dict[str, str]:
+    if threads is None:
+        return {}
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 
 
 def _verify(
@@ -341,11 +350,21 @@ def autograde(
     workers: int | None = None,
     scheduler: str | None = None,
     regrade: bool = False,
+    lesson: str | None = None,
+    naming: str | None = None,
 ) -> int:
+    """Grade the notebooks in ``submissions`` (nbgrader's submitted layout, or an LMS's zip of one
+    ``lesson``'s notebooks named as ``naming`` says) into ``out``."""
     from grader.batch import grade_batch, write_outputs
     from grader.report import write_report
 
     submissions, out = submissions.resolve(), out.resolve()
+    hidden = [submissions, out]
+    if submissions.is_file():
+        collected = _collect(submissions, lesson, naming, out / "collected")
+        if collected is None:
+            return 2
+        submissions = collected
     found, ignored = find_submissions(submissions)
     for line in ignored:
         print(f"skipped {line}")
@@ -355,7 +374,13 @@ def autograde(
             "(expected <student_id>/<assignment>/<assignment>.ipynb)"
         )
         return 1
-    settings = GradingSettings(limits or Limits(), hidden_folders=[submissions, out])
+    if scheduler is None:
+        workers = workers or os.cpu_count() or 1
+    settings = GradingSettings(
+        limits or Limits(),
+        hidden_folders=hidden,
+        kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
+    )
     batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
     write_outputs(batch, out)
     print(f"class report: {write_report(out)}")
@@ -367,6 +392,24 @@ def autograde(
         return 3
     print(f"graded {len(batch.results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
+
+
+def _collect(archive: Path, lesson: str | None, naming: str | None, folder: Path) -> Path | None:
+    """An LMS's zip laid out as nbgrader's submitted folder (``grader.collect``); None, said why, if not."""
+    from grader.collect import CollectError, collect_archive
+
+    if lesson is None:
+        print(f"{archive} is a file: to grade an LMS's zip of submissions, say which lesson with --lesson")
+        return None
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        collected = collect_archive(archive, lesson, folder, naming)
+    except CollectError as error:
+        print(f"autograde: {error}")
+        return None
+    for note in collected.notes:
+        print(f"note: {note}")
+    return collected.folder
 
 
 def summary_line(result: SubmissionResult) -> str:

@@ -34,7 +34,15 @@ def main(argv: list[str] | None = None) -> int:
 
     autograde = commands.add_parser("autograde", help="grade submitted notebooks")
     autograde.add_argument(
-        "submissions", type=Path, help="folder of <student_id>/<assignment>/<assignment>.ipynb"
+        "submissions",
+        type=Path,
+        help="folder of <student_id>/<assignment>/<assignment>.ipynb, or an LMS's .zip of one lesson",
+    )
+    autograde.add_argument("--lesson", help="the lesson an LMS's .zip holds, e.g. 01_smoothing")
+    autograde.add_argument(
+        "--lms",
+        metavar="NAMING",
+        help="how the .zip names files: canvas, moodle, blackboard or a regex (default: what fits)",
     )
     autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
     autograde.add_argument(
@@ -101,4 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         regrade=args.regrade,
+        lesson=args.lesson,
+        naming=args.lms,
     )

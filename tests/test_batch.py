@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -156,3 +157,18 @@ def test_the_journal_drops_a_line_cut_short_by_a_kill(tmp_path):
     assert journal.entries()[("a", "01_smoothing")]["n"] == 2
     journal.append({"student_id": "b", "assignment": "01_smoothing", "n": 3})
     assert set(journal.entries()) == {("a", "01_smoothing"), ("b", "01_smoothing")}
+
+
+def test_an_lms_zip_is_graded_like_the_folder_it_holds(submissions, pool_grades, tmp_path):
+    lesson = "01_smoothing"
+    students = [student for student, (submitted, _) in BATCH.items() if submitted == lesson][:2]
+    archive = tmp_path / "canvas-download.zip"
+    with zipfile.ZipFile(archive, "w") as canvas:
+        for user_id, student in enumerate(students, start=100):
+            notebook = submissions / student / lesson / f"{lesson}.ipynb"
+            canvas.write(notebook, f"{student}_{user_id}_{user_id * 7}_{lesson}.ipynb")
+    out = tmp_path / "out"
+    _autograde(archive, out, "--lesson", lesson, "--lms", "canvas")
+    grades = _grades(out)
+    for user_id, student in enumerate(students, start=100):
+        assert grades[(str(user_id), lesson)] == pool_grades[0][(student, lesson)]

@@ -60,13 +60,21 @@ def prepare(notebook_path: Path, released_path: Path) -> Intake:
     except Unreadable as error:
         return Intake(None, unreadable=str(error))
     notes = _format_notes(saved_as)
-    if notebook.nbformat_minor != CURRENT_FORMAT[1]:
-        notebook = nbformat.v4.upgrade(notebook)
     released = nbformat.read(released_path, as_version=4)
-    repair = _Repair(_normalized(notebook), released, lesson_exercises(released_path.stem))
-    notes += repair.run()
-    # Cells put back from the released notebook bring its cell ids, which a learner's copy may share.
-    notebook = _normalized(repair.notebook)
+    try:
+        if notebook.nbformat_minor != CURRENT_FORMAT[1]:
+            notebook = nbformat.v4.upgrade(notebook)
+        repair = _Repair(_normalized(notebook), released, lesson_exercises(released_path.stem))
+        notes += repair.run()
+        # Cells put back from the released notebook bring its cell ids, which a learner's copy may share.
+        notebook = _normalized(repair.notebook)
+    except Exception as error:  # a shape no step foresaw costs this one submission, with the reason
+        return Intake(
+            None,
+            notes,
+            unreadable=f"the grader could not check this notebook's cells ({type(error).__name__}: "
+            f"{_first_line(str(error))}); please show it to your instructor",
+        )
     try:
         nbformat.validate(notebook)
     except nbformat.ValidationError as error:
@@ -91,6 +99,8 @@ def read_notebook(path: Path) -> tuple[NotebookNode, tuple[int, int]]:
         raise Unreadable(
             f"the file is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:
+        raise Unreadable("the file is JSON nested far too deeply to be a notebook") from None
     # Format 3 keeps its cells in worksheets.
     if not isinstance(document, dict) or not {"cells", "worksheets"} & document.keys():
         raise Unreadable("the file is JSON but not a Jupyter notebook (it has no cells)")
@@ -359,7 +369,7 @@ def _defines(source: str, name: str) -> bool:
     """Whether ``source`` defines ``name`` at the top level: a function, a class or an assignment."""
     try:
         tree = ast.parse(without_magics(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:

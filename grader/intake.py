@@ -59,9 +59,10 @@ def prepare(notebook_path: Path, released_path: Path) -> Intake:
         notebook, saved_as = read_notebook(notebook_path)
     except Unreadable as error:
         return Intake(None, unreadable=str(error))
-    notes = _format_notes(saved_as)
     released = nbformat.read(released_path, as_version=4)
+    notes: list[str] = []
     try:
+        notes += _format_notes(saved_as)
         if notebook.nbformat_minor != CURRENT_FORMAT[1]:
             notebook = nbformat.v4.upgrade(notebook)
         repair = _Repair(_normalized(notebook), released, lesson_exercises(released_path.stem))
@@ -105,15 +106,15 @@ def read_notebook(path: Path) -> tuple[NotebookNode, tuple[int, int]]:
     if not isinstance(document, dict) or not {"cells", "worksheets"} & document.keys():
         raise Unreadable("the file is JSON but not a Jupyter notebook (it has no cells)")
     major, minor = nbformat.reader.get_version(document)
-    if major not in nbformat.versions:
+    if not isinstance(major, int) or major not in nbformat.versions:
         raise Unreadable(
             f"the file says it is notebook format {major!r}, which does not exist "
             f"(Jupyter writes format {CURRENT_FORMAT[0]}; formats 1 to 3 are older)"
         )
+    if not isinstance(minor, int):
+        raise Unreadable(f"the file says it is notebook format {major}.{minor!r}, which is not a version")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat warns about what normalizing repairs anyway
-            notebook = nbformat.convert(nbformat.reader.reads(text), CURRENT_FORMAT[0])
+        notebook = nbformat.convert(nbformat.reader.reads(text), CURRENT_FORMAT[0])
     except Exception as error:  # nbformat raises several kinds for "JSON, but not a notebook"
         raise Unreadable(
             f"the file is not a Jupyter notebook ({type(error).__name__}: {_first_line(str(error))})"
@@ -155,9 +156,12 @@ class _Repair:
         for exercise in self.exercises:
             self.names[exercise.answer_cell_id] = f"the answer cell of `{exercise.id}`"
             self.names[exercise.test_cell_id] = f"the test cell of `{exercise.id}`"
-        self.position = {id(cell): number for number, cell in enumerate(notebook.cells, start=1)}
+        # Every submitted cell stays referenced here, even when left out, so that no cell made later can
+        # reuse its id() and inherit its position.
+        self.submitted = list(notebook.cells)
+        self.position = {id(cell): number for number, cell in enumerate(self.submitted, start=1)}
         """Where each submitted cell was, counting from 1 at the top, as the learner sees the notebook."""
-        self.marked_when_submitted = {id(cell) for cell in notebook.cells if "nbgrader" in cell.metadata}
+        self.marked_when_submitted = {id(cell) for cell in self.submitted if "nbgrader" in cell.metadata}
         self.notes: list[str] = []
 
     @property
@@ -250,6 +254,7 @@ class _Repair:
                 for cell in self.cells
                 if cell.cell_type == "code"
                 and "nbgrader" not in cell.metadata
+                and cell.source not in self.released_sources  # the instructor's code earns nothing
                 and _defines(cell.source, exercise.target)
             ]
             if definitions:
@@ -287,16 +292,16 @@ class _Repair:
             test = self._find(exercise.test_cell_id)
             if test is None:
                 continue
-            used = [get_exercise(used_id).answer_cell_id for used_id in exercise.uses]
-            needed = [cell for grade_id in [exercise.answer_cell_id, *used] if (cell := self._find(grade_id))]
-            last = max(needed, key=self._index)
+            needed = [exercise, *(get_exercise(used_id) for used_id in exercise.uses)]
+            answers = [(needs, cell) for needs in needed if (cell := self._find(needs.answer_cell_id))]
+            provider, last = max(answers, key=lambda answer: self._index(answer[1]))
             if self._index(test) > self._index(last):
                 continue
             del self.cells[self._index(test)]
             self.cells.insert(self._index(last) + 1, test)
             self.notes.append(
-                f"{self._name(exercise.test_cell_id)} was above {self._name(_grade_id(last))}, so it would "
-                "have run before the function it tests was defined: it was moved to just below it"
+                f"{self._name(exercise.test_cell_id)} was above {self._name(provider.answer_cell_id)}, so it "
+                f"would have run before `{provider.target}` was defined: it was moved to just below it"
             )
 
     def _note_order(self) -> None:
@@ -358,7 +363,8 @@ class _Repair:
 
 def _grade_id(cell: NotebookNode) -> str | None:
     marking = cell.metadata.get("nbgrader")
-    return marking.get("grade_id") if isinstance(marking, dict) else None
+    grade_id = marking.get("grade_id") if isinstance(marking, dict) else None
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def _is_graded(cell: NotebookNode) -> bool:

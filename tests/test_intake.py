@@ -187,6 +187,8 @@ def test_an_intact_notebook_passes_unchanged_without_notes(tmp_path):
         ("[1, 2, 3]", "JSON but not a Jupyter notebook (it has no cells)"),
         ('{"cells": ' + "[" * 100_000, "nested far too deeply"),
         ('{"nbformat": 5, "nbformat_minor": 0, "metadata": {}, "cells": []}', "notebook format 5, which"),
+        ('{"nbformat": [4], "nbformat_minor": 0, "metadata": {}, "cells": []}', "notebook format [4], which"),
+        ('{"nbformat": 4, "nbformat_minor": "five", "metadata": {}, "cells": []}', "4.'five', which is not"),
         ('{"nbformat": 4, "nbformat_minor": 5, "cells": []}', "not a Jupyter notebook (ValidationError"),
     ],
 )
@@ -288,8 +290,8 @@ def test_a_test_cell_above_its_answer_is_moved_below_it(tmp_path):
     move_test_above_answer(submitted)
     intake = _prepare(tmp_path, submitted)
     assert intake.notes == [
-        "the test cell of `smooth` was above the answer cell of `smooth`, so it would have run before the "
-        "function it tests was defined: it was moved to just below it"
+        "the test cell of `smooth` was above the answer cell of `smooth`, so it would have run before "
+        "`smooth` was defined: it was moved to just below it"
     ]
     assert _graded(intake.notebook) == RELEASED_ORDER
 
@@ -307,7 +309,7 @@ def test_a_test_cell_above_an_answer_it_uses_is_moved_below_that_answer(tmp_path
     intake = prepare(path, NOTEBOOKS / "02_lookup.ipynb")
     assert intake.notes[0] == (
         "the test cell of `soft_lookup` was above the answer cell of `softmax`, so it would have run before "
-        "the function it tests was defined: it was moved to just below it"
+        "`softmax` was defined: it was moved to just below it"
     )
     graded = _graded(intake.notebook)
     assert graded.index("test_soft_lookup") == graded.index("answer_softmax") + 1
@@ -376,6 +378,15 @@ def test_of_several_fresh_cells_defining_the_function_the_last_is_graded_and_its
     assert "cell 13 defines `smooth`" in intake.notes[0]
     assert _cell(intake.notebook, "answer_smooth").source == later.source
     assert _graded(intake.notebook) == RELEASED_ORDER
+
+
+def test_an_unmarked_copy_of_released_code_is_never_graded_as_the_answer(tmp_path):
+    submitted = _filled(tmp_path)
+    answer = _cell(submitted, "answer_smooth")
+    answer.source = _cell(_released(), "answer_smooth").source
+    del answer.metadata["nbgrader"]
+    intake = _prepare(tmp_path, submitted)
+    assert intake.notes[0].startswith("the answer cell of `smooth` was deleted")
 
 
 def test_a_marking_from_another_lesson_is_removed(tmp_path):

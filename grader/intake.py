@@ -1,8 +1,8 @@
 """Intake: a submitted notebook made fit for nbgrader, with a plain note for everything found on the way.
 
 Learners' notebooks arrive in every shape. nbgrader 0.9.6 copes silently with some (a graded cell turned
-into markdown, an edited test cell, older format-4 versions), scores others 0 without saying why (a
-deleted test cell, a test cell moved above its answer), and fails on the rest: a copied graded cell (its
+into markdown, an edited test cell, older format-4 versions), scores others 0 (a deleted test cell; a test
+cell moved above its answer, with a bare NameError), and fails on the rest: a copied graded cell (its
 ``DeduplicateIds`` leaves an empty marking that its own ``CheckCellMetadata`` then rejects with "nbgrader
 update ."), a cell marked with a grade id this lesson does not have, a marking that lost its points or
 schema version. Format 3 notebooks were turned away as "not a notebook".
@@ -308,7 +308,7 @@ class _Repair:
         present = [_grade_id(cell) for cell in self.cells if _grade_id(cell) is not None]
         if present != [grade_id for grade_id in self.released if grade_id in present]:
             self.notes.append(
-                "the exercises are not in the released order: each test still runs after the answers it "
+                "the graded cells are not in the released order: each test still runs after the answers it "
                 "needs, so they were graded where they are"
             )
 

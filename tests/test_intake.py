@@ -323,7 +323,7 @@ def test_swapped_exercises_whose_tests_follow_their_answers_stay_where_they_are(
     cells[first : first + 2], cells[last : last + 2] = cells[last : last + 2], cells[first : first + 2]
     intake = _prepare(tmp_path, submitted)
     assert intake.notes == [
-        "the exercises are not in the released order: each test still runs after the answers it needs, so "
+        "the graded cells are not in the released order: each test still runs after the answers it needs, so "
         "they were graded where they are"
     ]
     assert _graded(intake.notebook) == _graded(submitted) != RELEASED_ORDER

@@ -380,6 +380,27 @@ def test_of_several_fresh_cells_defining_the_function_the_last_is_graded_and_its
     assert _graded(intake.notebook) == RELEASED_ORDER
 
 
+@pytest.mark.parametrize(
+    ("source", "adopted"),
+    [
+        ("%time\nsmooth = lambda weights, values: weights @ values", True),
+        ("smooth: object = None", True),
+        ("class smooth:\n    pass", True),
+        ("for smooth in range(3):\n    pass", False),
+        ("print(smooth)", False),
+        ("def smooth(", False),
+    ],
+)
+def test_only_a_cell_that_defines_the_function_is_graded_as_its_answer(tmp_path, source, adopted):
+    submitted = _filled(tmp_path)
+    answer = _cell(submitted, "answer_smooth")
+    answer.source = source
+    del answer.metadata["nbgrader"]
+    intake = _prepare(tmp_path, submitted)
+    assert ("that cell was graded as your answer" in intake.notes[0]) is adopted
+    assert (_cell(intake.notebook, "answer_smooth").source == source) is adopted
+
+
 def test_an_unmarked_copy_of_released_code_is_never_graded_as_the_answer(tmp_path):
     submitted = _filled(tmp_path)
     answer = _cell(submitted, "answer_smooth")

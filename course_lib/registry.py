@@ -57,6 +57,11 @@ class Exercise:
         return learner(**case) if self.call is None else self.call(learner, case)
 
     @property
+    def answer_cell_id(self) -> str:
+        """The nbgrader ``grade_id`` of the answer cell where the learner writes ``target``."""
+        return f"answer_{self.id}"
+
+    @property
     def test_cell_id(self) -> str:
         """The nbgrader ``grade_id`` of the test cell that grades this exercise."""
         return f"test_{self.id}"

@@ -8,12 +8,11 @@ diagnosis) and ``feedback/<student_id>/<assignment_id>.html``.
 from __future__ import annotations
 
 import html
-import json
 import multiprocessing
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -22,6 +21,7 @@ from course_lib.check import policy_verdict
 from course_lib.registry import lesson_exercises
 from course_lib.verify import VERIFY_DIR_ENV
 from grader.course import Course, NbgraderError
+from grader.intake import prepare
 from grader.paths import lessons
 from grader.sandbox import Limits, Sandbox, die_with_parent
 from grader.verification import LessonCases, Verification, answer_sources, verify_with_correct_helpers
@@ -46,6 +46,8 @@ class SubmissionResult:
     exercises: list[ExerciseResult] = field(default_factory=list)
     problem: str | None = None
     flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What intake found wrong with the notebook's shape and did about it (grader/intake.py)."""
 
 
 @dataclass(frozen=True)
@@ -100,25 +102,6 @@ def exercise_messages(autograded: Path) -> dict[str, str]:
     return messages
 
 
-def unreadable_reason(notebook: Path) -> str | None:
-    """Why ``notebook`` is not a notebook nbgrader can grade, in words; None when it reads fine."""
-    try:
-        text = notebook.read_bytes().decode("utf-8")
-        if not text.strip():
-            return "the file is empty"
-        document = json.loads(text)
-        if not isinstance(document, dict) or "cells" not in document:
-            return "the file is JSON but not a Jupyter notebook (it has no cells)"
-        nbformat.reads(text, as_version=4)
-    except UnicodeDecodeError as error:
-        return f"the file is not UTF-8 text ({error.reason} at byte {error.start})"
-    except json.JSONDecodeError as error:
-        return f"the file is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
-    except Exception as error:  # nbformat raises several kinds for "JSON, but not a notebook"
-        return f"the file is not a Jupyter notebook ({type(error).__name__}: {_last_line(str(error))})"
-    return None
-
-
 @dataclass
 class GradedSubmission:
     """What grading one notebook produces, as plain data: a worker on any machine returns it whole, and the
@@ -149,11 +132,14 @@ def grade_one(
         _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings),
         cell_timeout=settings.limits.cell_seconds,
     )
-    course.submit(student, lesson, submission.notebook)
-    reason = unreadable_reason(submission.notebook)
-    if reason is not None:
-        result.problem = f"not graded: {reason}"
+    # Intake: nbgrader grades the notebook as repaired by grader/intake.py, and so does everything below.
+    intake = prepare(submission.notebook, course.released(lesson))
+    result.notes = intake.notes
+    if intake.unreadable is not None:
+        course.submit(student, lesson, submission.notebook)
+        result.problem = f"not graded: {intake.unreadable}"
         return graded
+    submission = replace(submission, notebook=course.submit(student, lesson, intake.notebook))
     try:
         autograded = course.autograde(lesson, student)
     except NbgraderError as error:
@@ -241,10 +227,12 @@ def _feedback_page(nbgrader_page: Path, result: SubmissionResult) -> str:
         f"<td><pre>{html.escape(e.message)}</pre></td></tr>"
         for e in result.exercises
     )
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in result.notes)
     summary = (
         '<section id="attention-summary" style="margin:1em;font-family:sans-serif">'
         f"<h2>{html.escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h2>"
-        f"<table border=1 cellpadding=4><tr><th>exercise</th><th>points</th><th>what we found</th></tr>"
+        + (f'<p>About your notebook itself:</p><ul id="attention-notes">{notes}</ul>' if notes else "")
+        + f"<table border=1 cellpadding=4><tr><th>exercise</th><th>points</th><th>what we found</th></tr>"
         f"{rows}</table></section>"
     )
     page = nbgrader_page.read_text(encoding="utf-8")
@@ -421,4 +409,6 @@ def summary_line(result: SubmissionResult) -> str:
         line += f"  PROBLEM: {result.problem}"
     for flag in result.flags:
         line += f"  FLAGGED: {flag}"
+    for note in result.notes:
+        line += f"  NOTE: {note}"
     return line

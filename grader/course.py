@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.plugins.export import CsvExportPlugin
@@ -75,14 +76,19 @@ class Course:
     def released(self, lesson: str) -> Path:
         return self.root / "release" / lesson / f"{lesson}.ipynb"
 
-    def submit(self, student: str, lesson: str, notebook: Path) -> None:
+    def submit(self, student: str, lesson: str, notebook: Path | nbformat.NotebookNode) -> Path:
+        """Put ``notebook`` (a file, or one already read) where nbgrader grades it; return that path."""
         # Known to the gradebook before grading, so a notebook nbgrader cannot read still gets its row
         # (score 0) in the export instead of vanishing from it.
         with Gradebook(self.db_url) as gradebook:
             gradebook.update_or_create_student(student)
         target = self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, target)
+        if isinstance(notebook, Path):
+            shutil.copyfile(notebook, target)
+        else:
+            nbformat.write(notebook, target)
+        return target
 
     def autograde(self, lesson: str, student: str) -> Path:
         self._run(self.api.autograde(lesson, student), f"autograde {lesson} for {student}")

@@ -32,16 +32,18 @@ def reference_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNo
     ]
 
 
+def without_magics(source: str) -> str:
+    """``source`` without its IPython magics and shell escapes, which are not Python."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
 def reference_import_statements(notebook: nbformat.NotebookNode) -> str:
     statements = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        # IPython magics and shell escapes are not Python; they never import anything we need.
-        source = "\n".join(
-            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
-        )
-        for node in ast.parse(source).body:
+        # IPython magics and shell escapes never import anything we need.
+        for node in ast.parse(without_magics(cell.source)).body:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 statements.append(ast.unparse(node))
     return "\n".join(statements)

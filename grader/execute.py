@@ -30,9 +30,13 @@ TRUNCATED_NOTE = (
 
 
 class GuardedExecute(Execute):
+    """nbgrader's Execute step that stops at a dead or stuck kernel and caps output while it arrives."""
+
+    fault: str | None = None
+    """What stopped this notebook, with ``{cell}`` where the cell it happened in is to be named."""
+
     def preprocess(self, nb, resources=None, km=None):
-        self.fault: str | None = None
-        """What stopped the notebook, with ``{cell}`` where the cell it happened in is named."""
+        self.fault = None
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):

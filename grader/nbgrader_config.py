@@ -1,6 +1,9 @@
 """nbgrader settings for the course. The grader loads this file; nbgrader's own CLI can use it too
 (`nbgrader generate_assignment --config grader/nbgrader_config.py ...`)."""
 
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 c.CourseDirectory.course_id = "attention-from-smoothing-to-gpt"
@@ -8,3 +11,9 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # A lesson runs in seconds; lesson 06 trains for about a minute. Anything far beyond that is a fault.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
+# nbgrader's autograde steps, with GuardedExecute for its Execute: a kernel that dies or hangs then costs
+# only the points after it, instead of the whole notebook.
+c.Autograde.autograde_preprocessors = [
+    "grader.execute.GuardedExecute" if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
+]

@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
 from traitlets import Dict, Unicode
 
 from grader.paths import ROOT
@@ -162,11 +162,13 @@ def run_sandboxed(sandbox: Sandbox, inner: list[str], cwd: Path) -> subprocess.C
         return subprocess.CompletedProcess(command, -9, expired.stdout or "", "wall-clock limit reached")
 
 
-class SandboxedKernelManager(KernelManager):
+class SandboxedKernelManager(AsyncKernelManager):
     """The kernel nbgrader runs a submission in, started inside the submission's sandbox.
 
     It talks to the grader over unix sockets in the sandbox's writable folder (the sandbox has no network,
-    not even loopback to the host).
+    not even loopback to the host). Asynchronous, as nbgrader's Execute expects: with a blocking client,
+    nbclient waits for the kernel's next output with the event loop stopped, so a kernel that dies or
+    loops without printing is never noticed, and its cell never times out.
     """
 
     sandbox_folder = Unicode(help="writable scratch folder of this submission").tag(config=True)
@@ -187,8 +189,8 @@ class SandboxedKernelManager(KernelManager):
         self.kernel_spec.interrupt_mode = "message"
         self.connection_file = str(folder / "kernel.json")
 
-    def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart=restart)
+    async def cleanup_resources(self, restart: bool = False) -> None:
+        await super().cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.socket_folder, ignore_errors=True)
 

@@ -187,8 +187,9 @@ def test_a_dying_or_hanging_kernel_gets_a_reason_and_the_batch_finishes(tmp_path
     assert grades["steady"] == 7.0
     results = {entry["student_id"]: entry for entry in json.loads((out / "results.json").read_text())}
     for student in faults:
-        assert grades[student] <= 4.0
+        assert grades[student] <= 5.0  # smooth's 2 points at least are lost
         assert results[student]["problem"] or any(
-            "raised" in exercise["message"] or "Timeout" in exercise["message"]
+            reason in exercise["message"]
             for exercise in results[student]["exercises"]
+            for reason in ("raised", "Timeout", "the kernel died")
         ), student

@@ -1,4 +1,6 @@
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -34,3 +36,14 @@ def copy_course(destination: Path) -> Path:
     for folder in ("solutions", "notebooks"):
         shutil.copytree(ROOT / folder, destination / folder)
     return destination
+
+
+def run_grader(*arguments, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``python -m grader ARGUMENTS`` from the repository root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, arguments)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

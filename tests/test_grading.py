@@ -10,7 +10,7 @@ import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
 from grader.paths import ROOT
-from tests.conftest import make_submission, solution_answers
+from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSONS = ("01_smoothing", "02_lookup", "03_qkv", "04_multihead", "05_decoder")
 WRONG = {
@@ -51,13 +51,7 @@ def _max_score(lesson: str) -> float:
 
 
 def _autograde(submissions, out) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run_grader("autograde", submissions, "--out", out)
 
 
 @pytest.fixture(scope="module")

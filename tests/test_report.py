@@ -4,15 +4,13 @@ import base64
 import csv
 import json
 import math
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 from PIL import Image
 
 from course_lib.registry import get_exercise, lesson_exercises
-from grader.paths import ROOT
+from tests.conftest import run_grader
 
 LESSONS = ("01_smoothing", "02_lookup")
 UNSUBMITTED_LESSON = "03_qkv"
@@ -143,13 +141,7 @@ def _write_out(out, results: list[dict], grades: list[dict]):
 
 
 def _report(out):
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "report", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_grader("report", out, timeout=300)
 
 
 @pytest.fixture(scope="module")

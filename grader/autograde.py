@@ -150,7 +150,10 @@ def grade_one(
         for grade_id, (auto, manual) in course.cell_grades(lesson, student).items()
     }
     messages = exercise_messages(autograded) if autograded.exists() else {}
-    verifications = _verify(lesson, exercises, submission, lesson_cases, recorded, scratch, settings)
+    passed_in_notebook = {exercise.id for exercise in exercises if scores.get(exercise.test_cell_id, 0.0) > 0}
+    verifications = _verify(
+        lesson, exercises, submission, lesson_cases, recorded, scratch, settings, passed_in_notebook
+    )
     answers = answer_sources(submission.notebook)
     for exercise in exercises:
         nbgrader_score = float(scores.get(exercise.test_cell_id, 0.0))
@@ -171,9 +174,7 @@ def grade_one(
                     "when checked outside the notebook (possible tampering)"
                 )
         mistake = None if score else verification.mistake_id or exercise.mistake_named_in(message)
-        result.exercises.append(
-            ExerciseResult(exercise.id, score, float(exercise.points), message, mistake)
-        )
+        result.exercises.append(ExerciseResult(exercise.id, score, float(exercise.points), message, mistake))
     result.score = sum(exercise.score for exercise in result.exercises)
     graded.cell_grades = course.cell_grades(lesson, student)
     graded.autograded_notebook = autograded.read_text(encoding="utf-8") if autograded.exists() else None
@@ -201,13 +202,21 @@ def _thread_limits(threads: int | None) -> dict[str, str]:
 
 
 def _verify(
-    lesson, exercises, submission, lesson_cases, recorded, scratch, settings
+    lesson, exercises, submission, lesson_cases, recorded, scratch, settings, passed_in_notebook: set[str]
 ) -> dict[str, Verification]:
+    """Each exercise's verification. One that failed while an exercise it calls failed too is verified again
+    with the grader's version of that helper, so that one mistake costs one exercise; but only where the
+    notebook's own test passed: elsewhere the exercise scores 0 either way, and its diagnosis comes from
+    that test's message, not from outputs spoilt by the wrong helper."""
     verifications = {exercise.id: lesson_cases.verify(exercise, recorded) for exercise in exercises}
     failed = {exercise_id for exercise_id, verification in verifications.items() if not verification.passed}
     dependents = [
         exercise.id for exercise in exercises if exercise.id in failed and set(exercise.uses) & failed
     ]
+    for exercise_id in dependents:
+        if exercise_id not in passed_in_notebook:
+            verifications[exercise_id] = replace(verifications[exercise_id], mistake_id=None)
+    dependents = [exercise_id for exercise_id in dependents if exercise_id in passed_in_notebook]
     if dependents:
         sandbox = Sandbox(
             writable=[scratch / "helpers"], hidden=settings.hidden_folders, limits=settings.limits

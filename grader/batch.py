@@ -142,7 +142,13 @@ def grade_batch(
         if entry is not None and entry["notebook_sha256"] == fingerprints[submission]:
             course.record_grades(submission.assignment, submission.student_id, _grades_of(entry))
             finished[submission] = result_from_dict(entry["result"])
-    pending = [submission for submission in found if submission not in finished]
+    # Later lessons take longer (lesson 06 trains a model): started first, they do not keep one worker busy
+    # alone at the end while the others have nothing left to do.
+    pending = sorted(
+        (submission for submission in found if submission not in finished),
+        key=lambda submission: submission.assignment,
+        reverse=True,
+    )
     if finished:
         print(
             f"resuming: {len(finished)} of {len(found)} submission(s) already graded in {journal.path} "

@@ -11,6 +11,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # A lesson runs in seconds; lesson 06 trains for about a minute. Anything far beyond that is a fault.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
+# The outputs are all in by then, and a kernel that is asked to quit takes a tenth of a second to do so.
+c.Execute.shutdown_kernel = "immediate"
+# nbgrader's feedback page, its templates compiled once rather than for every page.
+c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackExporter"
 # nbgrader's autograde steps, with GuardedExecute for its Execute: a kernel that dies or hangs then costs
 # only the points after it, instead of the whole notebook.
 c.Autograde.autograde_preprocessors = [

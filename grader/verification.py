@@ -14,6 +14,7 @@ wrong helper costs only its own points.
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ from course_lib.checking import CheckCase, Output, judge_recorded
 from course_lib.registry import Exercise, get_exercise, lesson_exercises
 from course_lib.verify import INPUTS_FILE
 from grader.cases import build_cases
-from grader.paths import solution_notebook
-from grader.reference import is_answer_cell, reference_cells, reference_import_statements
+from grader.paths import ROOT, solution_notebook
+from grader.reference import is_answer_cell, reference_cells, reference_import_statements, without_magics
 from grader.sandbox import Sandbox, run_sandboxed
 
 MAX_RECORDED_BYTES = 256 * 2**20
@@ -117,7 +118,7 @@ def verify_with_correct_helpers(
     learner_answers = answer_sources(submitted)
     helpers = {helper for exercise_id in exercise_ids for helper in get_exercise(exercise_id).uses}
     helper_cells = {f"answer_{helper}" for helper in helpers}
-    cells = [reference_import_statements(solution)]
+    cells = []
     for cell in reference_cells(solution):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
@@ -126,12 +127,61 @@ def verify_with_correct_helpers(
         for cell in reference_cells(solution)
         if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
     ]
+    imports = imports_used(reference_import_statements(solution), cells)
     job = folder / "job.json"
-    job.write_text(json.dumps({"cells": cells, "record": exercise_ids, "directory": str(folder)}))
-    run_sandboxed(sandbox, [sys.executable, "-m", "course_lib.verify", str(job)], folder)
+    job.write_text(json.dumps({"cells": [imports, *cells], "record": exercise_ids, "directory": str(folder)}))
+    run_sandboxed(sandbox, verification_command(job, imports), folder)
     return {
         exercise_id: lesson_cases.verify(get_exercise(exercise_id), folder) for exercise_id in exercise_ids
     }
+
+
+def imports_used(statements: str, cells: list[str]) -> str:
+    """The import statements among ``statements`` that bind a name ``cells`` use (a star import always)."""
+    used = set()
+    for source in cells:
+        try:
+            tree = ast.parse(without_magics(source))
+        except SyntaxError:  # a learner's broken cell uses nothing; running it reports the error
+            continue
+        used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    kept = [
+        ast.unparse(statement)
+        for statement in ast.parse(statements).body
+        if any(
+            alias.name == "*" or (alias.asname or alias.name.split(".")[0]) in used
+            for alias in statement.names
+        )
+    ]
+    return "\n".join(kept)
+
+
+# course_lib's __init__ loads the plots, the widgets and torch for learners (1.7 s), which a verification
+# job needs only when its code uses one of the names it exports. Otherwise the job imports the package's
+# modules it needs without it, as a bare package.
+_WITHOUT_PACKAGE_INIT = """
+import sys, types
+from pathlib import Path
+package = types.ModuleType("course_lib")
+package.__path__ = [sys.argv[1]]
+sys.modules["course_lib"] = package
+from course_lib.verify import run_job
+run_job(Path(sys.argv[2]))
+"""
+
+
+def verification_command(job: Path, imports: str) -> list[str]:
+    """The command running a verification job, with course_lib's __init__ only if ``imports`` need it."""
+    needs_package = any(
+        (isinstance(statement, ast.ImportFrom) and statement.module == "course_lib")
+        or (
+            isinstance(statement, ast.Import) and any(alias.name == "course_lib" for alias in statement.names)
+        )
+        for statement in ast.parse(imports).body
+    )
+    if needs_package:
+        return [sys.executable, "-m", "course_lib.verify", str(job)]
+    return [sys.executable, "-c", _WITHOUT_PACKAGE_INIT, str(ROOT / "course_lib"), str(job)]
 
 
 def answer_sources(notebook_path: Path) -> dict[str, str]:

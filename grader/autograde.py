@@ -58,6 +58,10 @@ class GradingSettings:
     kernel_threads: int | None = None
     """Threads a kernel's numerical libraries may use (None: their default, every core). Kernels graded side
     by side each get their share, instead of all spinning on every core."""
+    feedback_by_worker: bool = True
+    """Whether the worker makes the feedback page. On one machine the writer makes it instead, from the
+    class gradebook, with the CPU time the workers leave idle while their kernels start and stop; on a
+    cluster each worker makes its own, so that the one writer does not hold many workers back."""
 
 
 @dataclass(frozen=True)
@@ -178,10 +182,8 @@ def grade_one(
     result.score = sum(exercise.score for exercise in result.exercises)
     graded.cell_grades = course.cell_grades(lesson, student)
     graded.autograded_notebook = autograded.read_text(encoding="utf-8") if autograded.exists() else None
-    try:
-        graded.feedback_html = _feedback_page(course.feedback(lesson, student), result)
-    except NbgraderError as error:
-        result.problem = f"feedback could not be generated: {_last_line(str(error))}"
+    if settings.feedback_by_worker:
+        graded.feedback_html = feedback_page(course, result)
     return graded
 
 
@@ -229,8 +231,14 @@ def _verify(
     return verifications
 
 
-def _feedback_page(nbgrader_page: Path, result: SubmissionResult) -> str:
-    """nbgrader's feedback page, with a summary of every exercise's points and diagnosis on top."""
+def feedback_page(course: Course, result: SubmissionResult) -> str | None:
+    """nbgrader's feedback page for ``result``'s notebook, graded in ``course``, with a summary of every
+    exercise's points and diagnosis on top; None, and the reason in ``result.problem``, if nbgrader fails."""
+    try:
+        nbgrader_page = course.feedback(result.assignment, result.student_id)
+    except NbgraderError as error:
+        result.problem = f"feedback could not be generated: {_last_line(str(error))}"
+        return None
     rows = "".join(
         f"<tr><td>{html.escape(e.exercise_id)}</td><td>{e.score:g} / {e.max_score:g}</td>"
         f"<td><pre>{html.escape(e.message)}</pre></td></tr>"
@@ -377,6 +385,7 @@ def autograde(
         limits or Limits(),
         hidden_folders=hidden,
         kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
+        feedback_by_worker=scheduler is not None,
     )
     batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
     write_outputs(batch, out)

@@ -31,6 +31,7 @@ from grader.autograde import (
     GradingSettings,
     Submission,
     SubmissionResult,
+    feedback_page,
     grade_job,
     summary_line,
 )
@@ -183,7 +184,7 @@ def grade_batch(
                     progress.write(f"{submission.student_id} {submission.assignment}: worker lost ({error})")
                     progress.update()
                     continue
-                _save(graded, fingerprints[submission], out, course, journal)
+                _save(graded, fingerprints[submission], out, course, journal, not settings.feedback_by_worker)
                 finished[submission] = graded.result
                 progress.write(summary_line(graded.result))
                 failed += graded.result.problem is not None
@@ -193,17 +194,26 @@ def grade_batch(
     return Batch(results, unfinished, course.root)
 
 
-def _save(graded: GradedSubmission, sha256: str, out: Path, course: Course, journal: Journal) -> None:
+def _save(
+    graded: GradedSubmission, sha256: str, out: Path, course: Course, journal: Journal, make_feedback: bool
+) -> None:
+    """Write what grading one notebook produced (and its feedback page, if ``make_feedback``); the journal
+    line last, so that a run killed before it grades the notebook again and rebuilds the gradebook
+    without it."""
     result = graded.result
     student, lesson = result.student_id, result.assignment
-    if graded.feedback_html is not None:
-        page = out / "feedback" / student / f"{lesson}.html"
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(graded.feedback_html, encoding="utf-8")
+    course.record_grades(lesson, student, graded.cell_grades)
+    feedback = graded.feedback_html
     if graded.autograded_notebook is not None:
         notebook = course.root / "autograded" / student / lesson / f"{lesson}.ipynb"
         notebook.parent.mkdir(parents=True, exist_ok=True)
         notebook.write_text(graded.autograded_notebook, encoding="utf-8")
+        if make_feedback and graded.cell_grades:
+            feedback = feedback_page(course, result)
+    if feedback is not None:
+        page = out / "feedback" / student / f"{lesson}.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(feedback, encoding="utf-8")
     journal.append(
         {
             "student_id": student,
@@ -213,7 +223,6 @@ def _save(graded: GradedSubmission, sha256: str, out: Path, course: Course, jour
             "cell_grades": graded.cell_grades,
         }
     )
-    course.record_grades(lesson, student, graded.cell_grades)
 
 
 def _grades_of(entry: dict) -> dict[str, tuple[float | None, float | None]]:

@@ -312,7 +312,8 @@ def grade_with_deadline(
     course_root: Path, submission: Submission, lesson_cases: LessonCases, settings: GradingSettings
 ) -> GradedSubmission:
     """``grade_one`` in a child process that is killed, with its sandbox, past the notebook's wall-clock
-    limit: a kernel that hangs or dies without a word cannot stall the batch."""
+    limit: a notebook whose cells each stay within their limit but together run for hours, or a grading
+    step that hangs, cannot stall the batch."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
@@ -336,8 +337,8 @@ def grade_with_deadline(
         result = SubmissionResult(submission.student_id, submission.assignment)
         result.max_score = float(sum(exercise.points for exercise in lesson_exercises(submission.assignment)))
         result.problem = (
-            f"the notebook did not finish within {seconds} s (it hangs, or its kernel died); scored 0 — "
-            "run it top to bottom yourself to find the cell that never ends"
+            f"grading this notebook took longer than the {seconds} s allowed for a whole notebook; scored 0 "
+            "— run it top to bottom yourself and make its slowest cells faster"
         )
         graded = GradedSubmission(result)
     return graded

@@ -306,6 +306,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         self.connection_file = str(folder / "kernel.json")
 
+    async def _async_pre_start_kernel(self, **kw):
+        # What learner code writes to the kernel process's own stdout and stderr (sys.__stderr__,
+        # os.write(2, ...)) would otherwise land, without limit, on the grader's terminal.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        return await super()._async_pre_start_kernel(**kw)
+
     async def cleanup_resources(self, restart: bool = False) -> None:
         await super().cleanup_resources(restart=restart)
         if not restart:

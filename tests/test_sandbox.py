@@ -1,5 +1,6 @@
 """The sandbox learner code runs in: who it runs as, what it can reach, and its process limit."""
 
+import asyncio
 import multiprocessing
 import os
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.paths import ROOT
-from grader.sandbox import Limits, Sandbox, bubblewrap_works, learner_uid
+from grader.sandbox import Limits, Sandbox, SandboxedKernelManager, bubblewrap_works, learner_uid
 
 needs_bubblewrap = pytest.mark.skipif(not bubblewrap_works(), reason="needs bubblewrap")
 FORKS = """
@@ -98,3 +99,29 @@ def test_sandboxes_side_by_side_do_not_share_their_process_limit(tmp_path):
             assert _forks(tmp_path / "here", processes=30, attempts=25) == 25
         finally:
             bomb.kill()
+
+
+def test_what_learner_code_writes_to_the_kernels_own_stderr_stays_off_the_graders_terminal(tmp_path, capfd):
+    async def run_in_kernel(code: str) -> list[str]:
+        manager = SandboxedKernelManager(
+            sandbox_folder=str(tmp_path / "sandbox"), kernel_folder=str(tmp_path / "kernel"), limits={}
+        )
+        await manager.start_kernel(cwd=str(tmp_path))
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            outputs = []
+            await client.execute_interactive(code, timeout=60, output_hook=outputs.append)
+            return [message["content"].get("text", "") for message in outputs]
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    code = (
+        "import os, sys\nos.write(2, b'RAW-FD ')\n"
+        "sys.__stderr__.write('DUNDER ')\nsys.__stderr__.flush()\nprint('seen')"
+    )
+    outputs = asyncio.run(run_in_kernel(code))
+    assert "seen\n" in outputs  # the kernel ran the cell
+    assert not {"RAW-FD", "DUNDER"} & set(capfd.readouterr().err.split())

@@ -23,7 +23,7 @@ from course_lib.verify import VERIFY_DIR_ENV
 from grader.course import Course, NbgraderError
 from grader.intake import prepare
 from grader.paths import lessons
-from grader.sandbox import Limits, Sandbox, die_with_parent
+from grader.sandbox import Limits, Sandbox, describe_isolation, die_with_parent
 from grader.verification import LessonCases, Verification, answer_sources, verify_with_correct_helpers
 
 
@@ -388,6 +388,8 @@ def autograde(
         kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
         feedback_by_worker=scheduler is not None,
     )
+    if scheduler is None:
+        print(f"learner code runs in: {describe_isolation()}")
     batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
     write_outputs(batch, out)
     print(f"class report: {write_report(out)}")

@@ -16,6 +16,7 @@ loudly: learner code can then read the grader's files and open network connectio
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -171,34 +172,26 @@ def learner_uid() -> int | None:
     """
     if os.geteuid() != 0 or not bubblewrap_works():
         return None
-    uid = LEARNER_UID_BASE + os.getpid()
-    return uid if _user_sandbox_works(uid) else None
+    return LEARNER_UID_BASE + os.getpid() if _user_sandbox_works() else None
 
 
-_user_sandbox_checked: bool | None = None
-
-
-def _user_sandbox_works(uid: int) -> bool:
-    global _user_sandbox_checked
-    if _user_sandbox_checked is None:
-        probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", *_as_user(uid), "true"]
-        try:
-            _user_sandbox_checked = (
-                shutil.which("setpriv") is not None
-                and subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            _user_sandbox_checked = False
-        if not _user_sandbox_checked:
-            warnings.warn(
-                "the grader runs as root but cannot run learner code as another user here (it needs "
-                "util-linux's setpriv inside bubblewrap): learner code runs as root, where Linux does not "
-                "apply the process limit, so a fork bomb is not stopped. Grade as an ordinary user to have "
-                "the limit apply.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return _user_sandbox_checked
+def _user_sandbox_works() -> bool:
+    return _works(
+        "setpriv",
+        (
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-net",
+            "--unshare-pid",
+            *_as_user(LEARNER_UID_BASE),
+            "true",
+        ),
+        "the grader runs as root but cannot run learner code as another user here (it needs util-linux's "
+        "setpriv inside bubblewrap): learner code runs as root, where Linux does not apply the process "
+        "limit, so a fork bomb is not stopped. Grade as an ordinary user to have the limit apply.",
+    )
 
 
 def _as_user(uid: int) -> list[str]:
@@ -241,31 +234,45 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-_bubblewrap_checked: bool | None = None
-
-
 def bubblewrap_works() -> bool:
     """Whether bwrap can create the namespaces we use here; warns once, loudly, when it cannot."""
-    global _bubblewrap_checked
-    if _bubblewrap_checked is None:
-        probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--unshare-user", "true"]
-        try:
-            _bubblewrap_checked = (
-                shutil.which("bwrap") is not None
-                and subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            _bubblewrap_checked = False
-        if not _bubblewrap_checked:
-            warnings.warn(
-                "bubblewrap (bwrap) is missing or cannot create namespaces here: learner code will run with "
-                "resource limits only, WITHOUT network or file-system isolation. It can read the grader's "
-                "files and reach the network. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) "
-                "and allow unprivileged user namespaces to grade untrusted notebooks.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-    return _bubblewrap_checked
+    return _works(
+        "bwrap",
+        ("bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--unshare-user", "true"),
+        "bubblewrap (bwrap) is missing or cannot create namespaces here: learner code will run with resource "
+        "limits only, WITHOUT network or file-system isolation. It can read the grader's files and reach the "
+        "network. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow unprivileged user "
+        "namespaces to grade untrusted notebooks.",
+    )
+
+
+@functools.cache
+def _works(tool: str, probe: tuple[str, ...], warning: str) -> bool:
+    """Whether ``probe``, a command needing ``tool``, succeeds here; warns once, loudly, when it does not."""
+    try:
+        works = (
+            shutil.which(tool) is not None
+            and subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        works = False
+    if not works:
+        warnings.warn(warning, RuntimeWarning, stacklevel=3)
+    return works
+
+
+def describe_isolation() -> str:
+    """In words, how learner code is isolated on this machine (and the probes run once, here, so that the
+    processes this one forks inherit their answers)."""
+    if not bubblewrap_works():
+        return "resource limits only (no bubblewrap): learner code can read your files and use the network"
+    if learner_uid() is not None:
+        return "bubblewrap sandbox, learner code running as an unprivileged user of its own"
+    if os.geteuid() == 0:
+        return (
+            "bubblewrap sandbox, learner code running as root (no setpriv): the process limit does not hold"
+        )
+    return "bubblewrap sandbox, learner code running as your user"
 
 
 def run_sandboxed(sandbox: Sandbox, inner: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ import pytest
 from course_lib.registry import lesson_exercises
 from grader.batch import JOURNAL, Journal
 from grader.paths import ROOT
-from tests.conftest import make_submission, solution_answers
+from tests.conftest import make_submission, run_grader, solution_answers
 
 BATCH = {
     # student: (lesson, answer-cell edits)
@@ -50,9 +50,7 @@ def _command(submissions, out, *options) -> list[str]:
 
 
 def _autograde(submissions, out, *options) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        _command(submissions, out, *options), cwd=ROOT, capture_output=True, text=True, timeout=900
-    )
+    result = run_grader("autograde", submissions, "--out", out, *options)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 

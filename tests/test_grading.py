@@ -4,12 +4,10 @@ import csv
 import html
 import json
 import subprocess
-import sys
 
 import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
-from grader.paths import ROOT
 from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSONS = ("01_smoothing", "02_lookup", "03_qkv", "04_multihead", "05_decoder")
@@ -118,9 +116,7 @@ def test_grades_csv_uses_nbgrader_export_columns(graded):
 
 
 def test_validate_passes():
-    result = subprocess.run(
-        [sys.executable, "-m", "grader", "validate"], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    result = run_grader("validate", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all lessons sound" in result.stdout
 

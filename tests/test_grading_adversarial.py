@@ -8,8 +8,6 @@ attacks must leave no trace outside their own sandbox.
 import csv
 import json
 import socket
-import subprocess
-import sys
 import threading
 
 import nbformat
@@ -17,7 +15,7 @@ import pytest
 
 from grader.paths import ROOT
 from grader.sandbox import bubblewrap_works
-from tests.conftest import make_submission, solution_answers
+from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSON = "01_smoothing"
 FIRST_ANSWER = "answer_moving_average_weights"
@@ -117,23 +115,7 @@ def graded(tmp_path_factory, listener):
         )
         answers[FIRST_ANSWER] = attack + answers[FIRST_ANSWER]
         make_submission(submissions, student, LESSON, answers)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "autograde",
-            str(submissions),
-            "--out",
-            str(out),
-            "--cell-seconds",
-            "60",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run_grader("autograde", submissions, "--out", out, "--cell-seconds", "60")
     assert result.returncode == 0, result.stdout + result.stderr
     return out, other_learner
 
@@ -179,9 +161,8 @@ def test_a_dying_or_hanging_kernel_gets_a_reason_and_the_batch_finishes(tmp_path
         answers["answer_smooth"] = answers["answer_smooth"].replace("return weights @ values", body)
         make_submission(submissions, student, LESSON, answers)
     make_submission(submissions, "steady", LESSON, solution_answers(LESSON))
-    command = [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out)]
     limits = ["--cell-seconds", "10", "--notebook-seconds", "45"]
-    result = subprocess.run(command + limits, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = run_grader("autograde", submissions, "--out", out, *limits, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     grades = _grades(out)
     assert grades["steady"] == 7.0

@@ -8,8 +8,6 @@ import copy
 import csv
 import html
 import json
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -17,8 +15,8 @@ import pytest
 from course_lib.registry import get_exercise, lesson_exercises
 from grader import intake as intake_module
 from grader.intake import prepare
-from grader.paths import NOTEBOOKS, ROOT
-from tests.conftest import make_submission, solution_answers
+from grader.paths import NOTEBOOKS
+from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSON = "01_smoothing"
 RELEASED = NOTEBOOKS / f"{LESSON}.ipynb"
@@ -541,13 +539,7 @@ def _build_batch(folder):
 def batch(tmp_path_factory):
     submissions, out = tmp_path_factory.mktemp("submitted"), tmp_path_factory.mktemp("out")
     _build_batch(submissions)
-    result = subprocess.run(
-        [sys.executable, "-m", "grader", "autograde", str(submissions), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_grader("autograde", submissions, "--out", out, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return out, result.stdout
 

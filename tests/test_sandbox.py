@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,8 @@ def test_what_learner_code_writes_to_the_kernels_own_stderr_stays_off_the_grader
         "import os, sys\nos.write(2, b'RAW-FD ')\n"
         "sys.__stderr__.write('DUNDER ')\nsys.__stderr__.flush()\nprint('seen')"
     )
-    outputs = asyncio.run(run_in_kernel(code))
+    # In a thread of its own: an earlier test (Playwright's) may leave an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        outputs = thread.submit(asyncio.run, run_in_kernel(code)).result()
     assert "seen\n" in outputs  # the kernel ran the cell
     assert not {"RAW-FD", "DUNDER"} & set(capfd.readouterr().err.split())

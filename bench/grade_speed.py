@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -101,7 +102,11 @@ def _nbgrader(course: Path, *arguments: str) -> None:
     command = [sys.executable, "-m", "nbgrader", *arguments, "--create"]
     if arguments[0] == "generate_assignment":
         command.remove("--create")
-    finished = subprocess.run(command, cwd=course, capture_output=True, text=True)
+    # nbgrader runs the ``alembic`` command when it creates a gradebook: it must find the environment's.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    finished = subprocess.run(
+        command, cwd=course, capture_output=True, text=True, env={**os.environ, "PATH": path}
+    )
     if finished.returncode != 0:
         sys.exit(f"nbgrader {' '.join(arguments)} failed:\n{finished.stderr[-3000:]}")
 

@@ -135,6 +135,7 @@ def grade_one(
         course_root,
         _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings),
         cell_timeout=settings.limits.cell_seconds,
+        notebook_timeout=settings.limits.notebook_seconds,
     )
     # Intake: nbgrader grades the notebook as repaired by grader/intake.py, and so does everything below.
     intake = prepare(submission.notebook, course.released(lesson))
@@ -311,9 +312,9 @@ def template_for(template: Path, lesson: str) -> Path:
 def grade_with_deadline(
     course_root: Path, submission: Submission, lesson_cases: LessonCases, settings: GradingSettings
 ) -> GradedSubmission:
-    """``grade_one`` in a child process that is killed, with its sandbox, past the notebook's wall-clock
-    limit: a notebook whose cells each stay within their limit but together run for hours, or a grading
-    step that hangs, cannot stall the batch."""
+    """``grade_one`` in a child process that is killed, with its sandbox, when grading takes far longer
+    than it can: the notebook's cells stop at their own limit (keeping the points before it), so only a
+    grading step that hangs gets here, and it cannot stall the batch."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
@@ -321,7 +322,7 @@ def grade_with_deadline(
     )
     child.start()
     sender.close()
-    seconds = settings.limits.notebook_seconds
+    seconds = settings.limits.grading_deadline
     if receiver.poll(seconds):
         try:
             graded = receiver.recv()
@@ -337,8 +338,9 @@ def grade_with_deadline(
         result = SubmissionResult(submission.student_id, submission.assignment)
         result.max_score = float(sum(exercise.points for exercise in lesson_exercises(submission.assignment)))
         result.problem = (
-            f"grading this notebook took longer than the {seconds} s allowed for a whole notebook; scored 0 "
-            "— run it top to bottom yourself and make its slowest cells faster"
+            f"grading this notebook did not finish within {seconds} s (its cells' limit of "
+            f"{settings.limits.notebook_seconds} s, plus time to start, verify and write it up); scored 0 — "
+            "please tell your instructor, who can grade it again with higher limits"
         )
         graded = GradedSubmission(result)
     return graded

@@ -14,7 +14,7 @@ LIMIT_HELP = {
     "file_size_mb": "largest file learner code may write, in MiB",
     "cell_seconds": "wall-clock limit of one notebook cell, in seconds",
     "job_seconds": "wall-clock limit of one verification process, in seconds",
-    "notebook_seconds": "wall-clock limit of grading one notebook, in seconds",
+    "notebook_seconds": "wall-clock limit of all the cells of one notebook together, in seconds",
 }
 
 

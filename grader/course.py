@@ -55,14 +55,23 @@ def load_config(root: Path) -> Config:
 
 
 class Course:
-    def __init__(self, root: Path, kernel_sandbox: dict | None = None, cell_timeout: int | None = None):
+    def __init__(
+        self,
+        root: Path,
+        kernel_sandbox: dict | None = None,
+        cell_timeout: int | None = None,
+        notebook_timeout: int | None = None,
+    ):
         """``kernel_sandbox``: settings of ``grader.sandbox.SandboxedKernelManager`` to run the notebooks'
-        kernels in a sandbox (None: an ordinary kernel, for the instructor's own solution notebooks)."""
+        kernels in a sandbox (None: an ordinary kernel, for the instructor's own solution notebooks).
+        ``cell_timeout``, ``notebook_timeout``: wall-clock seconds for one cell, and for all of them."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.config = load_config(self.root)
         if cell_timeout is not None:
             self.config.Execute.timeout = cell_timeout
+        if notebook_timeout is not None:
+            self.config.GuardedExecute.notebook_timeout = notebook_timeout
         if kernel_sandbox is not None:
             self.config.Execute.kernel_manager_class = "grader.sandbox.SandboxedKernelManager"
             for name, value in kernel_sandbox.items():

@@ -1,8 +1,9 @@
 """nbgrader's Execute, made to survive learner code that kills, hangs or floods its kernel.
 
-A fault costs only the points after it. When the kernel dies in a cell, or a cell outlives its wall-clock
-limit and ignores the interrupt (the kernel is then shut down), execution stops there instead of failing
-the whole notebook: that cell says in words what happened, every graded cell after it gets an error saying
+A fault costs only the points after it. When the kernel dies in a cell, a cell outlives its wall-clock
+limit and ignores the interrupt (the kernel is then shut down), or the notebook's cells together use up
+their wall-clock budget (``notebook_timeout``), execution stops there instead of failing the whole
+notebook: that cell says in words what happened, every graded cell after it gets an error saying
 it was not run (nbgrader scores a test cell without an error as passed), and the preprocessors after this
 one save the points of the cells before. Output is capped while it arrives, because nbclient keeps every
 output message in the grader's memory and nbgrader's LimitOutput trims only afterwards.
@@ -10,14 +11,16 @@ output message in the grader's memory and nbgrader's LimitOutput trims only afte
 
 from __future__ import annotations
 
+import math
 import signal
+import time
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import default
+from traitlets import Integer, default
 
 MAX_OUTPUT_CHARS = 2_000_000
 """Characters of output kept per cell (stream text and display data; errors are always kept)."""
@@ -32,19 +35,38 @@ TRUNCATED_NOTE = (
 class GuardedExecute(Execute):
     """nbgrader's Execute step that stops at a dead or stuck kernel and caps output while it arrives."""
 
+    notebook_timeout = Integer(
+        None,
+        allow_none=True,
+        help="Wall-clock seconds all the notebook's cells may take together (None: no limit). A cell still "
+        "running when they are up is interrupted, and the cells after it are not run.",
+    ).tag(config=True)
+
     fault: str | None = None
     """What stopped this notebook, with ``{cell}`` where the cell it happened in is to be named."""
 
     def preprocess(self, nb, resources=None, km=None):
         self.fault = None
+        self.budget_ends = None if self.notebook_timeout is None else time.monotonic() + self.notebook_timeout
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
+        if self.fault is None and cell.cell_type == "code" and self._budget_left() == 0:
+            self.fault = f"the notebook ran past {self._budget_words()}"
         if self.fault is not None:
             if is_grade(cell) and cell.cell_type == "code":
                 cell.outputs = [_error("NotRun", "not run: " + self.fault.format(cell="an earlier cell"))]
             return cell, resources
         self.output_chars, self.output_truncated = 0, False
+        self.cell_limit, self.limit_words = self.timeout, f"its wall-clock limit of {self.timeout} s"
+        budget_left = self._budget_left()
+        if budget_left is not None and (self.timeout is None or budget_left < self.timeout):
+            self.cell_limit, self.limit_words = budget_left, self._budget_words()
+        self.error_on_timeout = {
+            "ename": "CellTimeoutError",
+            "evalue": f"this cell was still running after {self.limit_words} and was interrupted",
+            "traceback": [],
+        }
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -53,22 +75,27 @@ class GuardedExecute(Execute):
         except CellTimeoutError:
             run_sync(self.km.shutdown_kernel)(now=True)
             self.fault = (
-                f"{{cell}} was still running after its wall-clock limit of {self.timeout} s and did not stop "
-                "when interrupted, so the kernel was shut down"
+                f"{{cell}} was still running after {self.limit_words} and did not stop when interrupted, so "
+                "the kernel was shut down"
             )
             ename = "CellTimeoutError"
         what_happened = self.fault.format(cell="this cell") + "; cells after it were not run"
         cell.outputs.append(_error(ename, what_happened))
         return cell, resources
 
-    @default("error_on_timeout")
-    def _readable_timeout(self) -> dict:
-        return {
-            "ename": "CellTimeoutError",
-            "evalue": f"this cell was still running after its wall-clock limit of {self.timeout} s and was "
-            "interrupted",
-            "traceback": [],
-        }
+    @default("timeout_func")
+    def _limit_of_this_cell(self):
+        return lambda cell: self.cell_limit
+
+    def _budget_left(self) -> int | None:
+        """Whole seconds left of the notebook's budget (at least 1 while any is left); None: no budget."""
+        if self.budget_ends is None:
+            return None
+        left = self.budget_ends - time.monotonic()
+        return max(1, math.ceil(left)) if left > 0 else 0
+
+    def _budget_words(self) -> str:
+        return f"the wall-clock limit of {self.notebook_timeout} s for all the notebook's cells together"
 
     def on_cell_executed(self, **kwargs):
         cell, reply = kwargs["cell"], kwargs["execute_reply"]["content"]

@@ -45,7 +45,13 @@ class Limits:
     job_seconds: int = 300
     """Wall-clock limit of one verification process."""
     notebook_seconds: int = 1200
-    """Wall-clock limit of grading one notebook, verification included."""
+    """Wall-clock limit of all the cells of one notebook together."""
+
+    @property
+    def grading_deadline(self) -> int:
+        """Seconds after which grading one notebook is abandoned: its cells' limit, one verification
+        process, and two minutes for starting kernels and writing results."""
+        return self.notebook_seconds + self.job_seconds + 120
 
 
 @dataclass

@@ -23,7 +23,7 @@ from course_lib.registry import lesson_exercises
 from grader.execute import MAX_OUTPUT_CHARS, TRUNCATED_NOTE
 from grader.paths import ROOT
 from grader.sandbox import learner_uid
-from tests.conftest import make_submission, solution_answers
+from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSON = "01_smoothing"
 FIRST, FAULTY, UNANSWERED = "moving_average_weights", "smooth", "gaussian_weights"
@@ -179,3 +179,27 @@ def test_a_flood_of_output_is_truncated_while_it_arrives(graded, student):
 
 def test_the_grader_memory_stays_bounded_while_a_cell_prints_for_its_whole_time_limit(graded):
     assert 0 < graded["peak_mb"] < GRADER_MEMORY_LIMIT_MB
+
+
+def test_a_notebook_past_its_total_limit_keeps_the_points_before_it(tmp_path):
+    """Every cell stays within its own limit, but together they run past the notebook's: the cell running
+    then is interrupted, later tests are reported not run, and the points before are kept."""
+    answers = solution_answers(LESSON)
+    answers[f"answer_{FAULTY}"] = "import time\ntime.sleep(60)\n" + answers[f"answer_{FAULTY}"]
+    make_submission(tmp_path / "submitted", "dawdles", LESSON, answers)
+    out = tmp_path / "out"
+    limits = ["--cell-seconds", "100", "--notebook-seconds", "15"]
+    finished = run_grader("autograde", tmp_path / "submitted", "--out", out, *limits, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads((out / "results.json").read_text())[0]
+    assert result["score"] == _points(FIRST) and result["problem"] is None, result
+    graded = {"results": {"dawdles": result}}
+    budget = "the wall-clock limit of 15 s for all the notebook's cells together"
+    for exercise_id in (FAULTY, UNANSWERED):
+        assert _message(graded, "dawdles", exercise_id) == f"NotRun: not run: the notebook ran past {budget}"
+    autograded = out / "nbgrader" / "autograded" / "dawdles" / LESSON / f"{LESSON}.ipynb"
+    cells = nbformat.read(autograded, as_version=4).cells
+    grade_ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in cells]
+    answer = cells[grade_ids.index(f"answer_{FAULTY}")]
+    errors = [output.evalue for output in answer.outputs if output.output_type == "error"]
+    assert f"this cell was still running after {budget} and was interrupted" in errors

@@ -289,7 +289,10 @@ def grade_job(job: GradingJob) -> GradedSubmission:
         notebook = scratch / "submitted.ipynb"
         notebook.write_bytes(job.notebook)
         submission = Submission(job.submission.student_id, job.submission.assignment, notebook)
-        return grade_with_deadline(course_root, submission, job.lesson_cases, job.settings)
+        # The scratch course holds the solution notebook and a gradebook: hidden from learner code wherever
+        # the temporary folder is (only /tmp is replaced by the sandbox's own).
+        settings = replace(job.settings, hidden_folders=[*job.settings.hidden_folders, scratch])
+        return grade_with_deadline(course_root, submission, job.lesson_cases, settings)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +89,15 @@ def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output |
     if not arrays_file.is_file() or arrays_file.stat().st_size > MAX_RECORDED_BYTES:
         return recorded
     try:
+        if unpacked_bytes(arrays_file) > MAX_RECORDED_BYTES:
+            return recorded
         items: dict[int, dict[int, np.ndarray]] = {}
         with np.load(arrays_file, allow_pickle=False) as archive:
             for name in archive.files:
                 case, item = (int(part) for part in name.removeprefix("case").split("_item"))
                 items.setdefault(case, {})[item] = archive[name]
         errors = json.loads(errors_file.read_text()) if errors_file.is_file() else {}
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile):
         return recorded  # unreadable or forged: treated as nothing recorded
     for case in range(n_cases):
         if case in items:
@@ -101,6 +105,23 @@ def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output |
         elif str(case) in errors:
             recorded[case] = str(errors[str(case)])[:2000]
     return recorded
+
+
+def unpacked_bytes(arrays_file: Path) -> int:
+    """The memory an .npz's arrays would take once loaded, by its zip directory and every array's header,
+    before anything is unpacked: a small file the learner's process wrote can unpack to gigabytes (a zip
+    bomb), and numpy allocates each array as its header says before reading it."""
+    total = 0
+    with zipfile.ZipFile(arrays_file) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+                    version, np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(stream)
+            total += max(member.file_size, math.prod(shape) * dtype.itemsize)
+    return total
 
 
 def verify_with_correct_helpers(

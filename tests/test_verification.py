@@ -1,9 +1,15 @@
-"""Verification jobs: the helper re-runs import what their code uses, and no more."""
+"""Verification: reading what the learner's process recorded, and the jobs that re-run answers with the
+grader's helpers (they import what their code uses, and no more)."""
 
 import json
 import subprocess
+import zipfile
 
-from grader.verification import imports_used, verification_command
+import numpy as np
+import pytest
+
+from grader import verification
+from grader.verification import imports_used, read_recorded, verification_command
 
 IMPORTS = (
     "import math\nimport numpy as np\nimport matplotlib.pyplot as plt\nfrom course_lib import check, heatmap"
@@ -41,3 +47,50 @@ def test_a_job_using_no_course_lib_name_runs_without_the_package_front_door(tmp_
 def test_a_job_importing_from_course_lib_gets_the_whole_package(tmp_path):
     command = verification_command(tmp_path / "job.json", "from course_lib import heatmap")
     assert command[1:3] == ["-m", "course_lib.verify"]
+
+
+def _npz_member(archive: zipfile.ZipFile, name: str, shape: tuple[int, ...], data_bytes: int) -> None:
+    """An .npy member declaring ``shape`` of float64, followed by ``data_bytes`` zero bytes, written in
+    pieces so that nothing of its size is ever in memory."""
+    with archive.open(name, "w", force_zip64=True) as member:
+        np.lib.format.write_array_header_2_0(
+            member, {"descr": "<f8", "fortran_order": False, "shape": shape}
+        )
+        piece = bytes(2**20)
+        for _ in range(data_bytes // len(piece)):
+            member.write(piece)
+
+
+def test_honest_recordings_are_read_back(tmp_path):
+    np.savez(tmp_path / "softmax.npz", case0_item0=np.eye(3), case1_item0=np.ones(2))
+    (tmp_path / "softmax.errors.json").write_text(json.dumps({"2": "ValueError: no"}))
+    first, second, third = read_recorded(tmp_path, "softmax", 3)
+    assert np.array_equal(first[0], np.eye(3)) and np.array_equal(second[0], np.ones(2))
+    assert third == "ValueError: no"
+
+
+@pytest.mark.parametrize(
+    "shape, data_bytes",
+    [((4 * 2**20 // 8,), 4 * 2**20), ((2**40,), 2**20)],
+    ids=["unpacks to more than the limit", "header promises more than the limit"],
+)
+def test_a_recording_that_would_unpack_past_the_limit_is_not_loaded(tmp_path, monkeypatch, shape, data_bytes):
+    monkeypatch.setattr(verification, "MAX_RECORDED_BYTES", 2**20)
+    with zipfile.ZipFile(tmp_path / "softmax.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        _npz_member(archive, "case0_item0.npy", shape, data_bytes)
+    assert (tmp_path / "softmax.npz").stat().st_size < 2**20  # small on disk: a zip bomb
+    loaded = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: loaded.append(args))
+    assert read_recorded(tmp_path, "softmax", 2) == [None, None]
+    assert loaded == []
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04broken"])
+def test_a_forged_recording_counts_as_nothing_recorded(tmp_path, content):
+    (tmp_path / "softmax.npz").write_bytes(content)
+    assert read_recorded(tmp_path, "softmax", 1) == [None]
+
+
+def test_a_recording_of_objects_is_refused_without_unpickling(tmp_path):
+    np.savez(tmp_path / "softmax.npz", case0_item0=np.array([{"a": 1}], dtype=object))
+    assert read_recorded(tmp_path, "softmax", 1) == [None]

@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 import sys
@@ -38,12 +39,16 @@ def copy_course(destination: Path) -> Path:
     return destination
 
 
-def run_grader(*arguments, timeout: int = 900) -> subprocess.CompletedProcess:
-    """``python -m grader ARGUMENTS`` from the repository root, its output captured as text."""
+def run_grader(
+    *arguments, timeout: int = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``python -m grader ARGUMENTS`` from the repository root, its output captured as text; ``env``: the
+    environment variables to change."""
     return subprocess.run(
         [sys.executable, "-m", "grader", *map(str, arguments)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
     )

@@ -1,8 +1,9 @@
 """nbgrader settings for the course. The grader loads this file; nbgrader's own CLI can use it too
 (`nbgrader generate_assignment --config grader/nbgrader_config.py ...`)."""
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -15,6 +16,9 @@ c.Execute.timeout = 300
 c.Execute.shutdown_kernel = "immediate"
 # nbgrader's feedback page, its templates compiled once rather than for every page.
 c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackExporter"
+# nbgrader's feedback shows each test cell whole, its hidden part included (nbgrader issue #917): cleared
+# here as in the released notebook, so a page never shows what the learner was not meant to see.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 # nbgrader's autograde steps, with GuardedExecute for its Execute: a kernel that dies or hangs then costs
 # only the points after it, instead of the whole notebook.
 c.Autograde.autograde_preprocessors = [

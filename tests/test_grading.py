@@ -3,6 +3,7 @@
 import csv
 import html
 import json
+import re
 import subprocess
 
 import pytest
@@ -101,6 +102,15 @@ def test_feedback_names_the_mistake(graded):
     for student, (lesson, exercise_id, _, mistake_id) in WRONG.items():
         page = html.unescape((graded / "feedback" / student / f"{lesson}.html").read_text())
         assert get_exercise(exercise_id).mistake(mistake_id).diagnosis in page, student
+
+
+def test_feedback_shows_the_visible_check_but_never_the_hidden_tests(graded):
+    pages = sorted((graded / "feedback").glob("*/*.html"))
+    assert pages
+    for page in pages:
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))  # code is highlighted span by span
+        assert "check(" in text, page
+        assert "HIDDEN TESTS" not in text and "record(" not in text, page
 
 
 def test_feedback_tells_the_stub_to_write_its_functions(graded):

@@ -1,12 +1,15 @@
 """notebooks/ and the visible cases are generated from solutions/, and a check says when they are stale."""
 
+import json
 import os
 import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from grader.paths import ROOT
+from grader.release import up_to_date
 from tests.conftest import copy_course
 
 
@@ -36,6 +39,23 @@ def test_edited_solution_makes_the_check_fail_naming_the_file(tmp_path):
     result = _release_check(course)
     assert result.returncode == 1
     assert "notebooks/01_smoothing.ipynb is out of date" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "held, in_sync",
+    [
+        ({"a": [{"array": [0.6678019135767371, 1.0], "dtype": "float64"}]}, True),  # last bits only
+        ({"a": [{"array": [0.6678029135767371, 1.0], "dtype": "float64"}]}, False),
+        ({"a": [{"array": [0.667801913576737, 1], "dtype": "float64"}]}, False),  # an int is not a float
+        ({"a": [{"array": [0.667801913576737], "dtype": "float64"}]}, False),
+        ({"a": [{"array": [0.667801913576737, 1.0], "dtype": "float32"}]}, False),
+    ],
+)
+def test_a_case_file_is_up_to_date_when_its_numbers_differ_only_in_their_last_bits(tmp_path, held, in_sync):
+    generated = {"a": [{"array": [0.667801913576737, 1.0], "dtype": "float64"}]}
+    path = tmp_path / "01_smoothing.json"
+    path.write_text(json.dumps(held))
+    assert up_to_date(path, json.dumps(generated).encode()) is in_sync
 
 
 def test_released_notebooks_have_no_solutions_hidden_tests_or_outputs():

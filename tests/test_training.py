@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from course_lib import BigramBaseline, make_corpus, model_accuracy
 from course_lib.exercises.training import ACCURACY_BAR
+from course_lib.registry import get_exercise
 from grader.reference import load_reference
 
 STEPS, CONTEXT_LENGTH, BATCH_SIZE = 500, 32, 32
@@ -71,6 +72,21 @@ def test_a_model_that_sees_the_future_does_not_clear_the_bar(lesson, corpus):
     with mock.patch.object(F, "scaled_dot_product_attention", without_mask):
         accuracy = model_accuracy(_train(lesson, corpus), corpus)
     assert accuracy < ACCURACY_BAR
+
+
+def _check_message(model) -> str | None:
+    exercise = get_exercise("trained_model")
+    return exercise.judge((exercise.probe(model.eval()),))
+
+
+def test_the_check_says_so_when_the_model_was_never_trained(lesson, corpus):
+    torch.manual_seed(0)
+    message = _check_message(lesson["GPT"](len(corpus.vocabulary), CONTEXT_LENGTH, 64, 4, 2, 256))
+    assert message is not None and "has not been trained yet" in message
+
+
+def test_the_check_passes_a_trained_model(lesson, corpus):
+    assert _check_message(_train(lesson, corpus)) is None
 
 
 def test_demo_prompt_is_never_trained_on(corpus):

@@ -51,7 +51,8 @@ class GuardedExecute(Execute):
         return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
-        if self.fault is None and cell.cell_type == "code" and self._budget_left() == 0:
+        budget_left = self._budget_left()
+        if self.fault is None and cell.cell_type == "code" and budget_left == 0:
             self.fault = f"the notebook ran past {self._budget_words()}"
         if self.fault is not None:
             if is_grade(cell) and cell.cell_type == "code":
@@ -59,7 +60,6 @@ class GuardedExecute(Execute):
             return cell, resources
         self.output_chars, self.output_truncated = 0, False
         self.cell_limit, self.limit_words = self.timeout, f"its wall-clock limit of {self.timeout} s"
-        budget_left = self._budget_left()
         if budget_left is not None and (self.timeout is None or budget_left < self.timeout):
             self.cell_limit, self.limit_words = budget_left, self._budget_words()
         self.error_on_timeout = {

@@ -46,8 +46,10 @@ def up_to_date(path: Path, content: bytes) -> bool:
     if not path.exists():
         return False
     held = path.read_bytes()
-    if held == content or path.suffix != ".json":
-        return held == content
+    if held == content:
+        return True
+    if path.suffix != ".json":
+        return False
     try:
         return _same_numbers(json.loads(held), json.loads(content))
     except ValueError:

@@ -116,10 +116,10 @@ def unpacked_bytes(arrays_file: Path) -> int:
         for member in archive.infolist():
             with archive.open(member) as stream:
                 version = np.lib.format.read_magic(stream)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
-                    version, np.lib.format.read_array_header_2_0
-                )
-                shape, _, dtype = read_header(stream)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
             total += max(member.file_size, math.prod(shape) * dtype.itemsize)
     return total
 

@@ -131,9 +131,10 @@ def _points(exercise_id: str) -> float:
     return float(next(exercise.points for exercise in lesson_exercises(LESSON) if exercise.id == exercise_id))
 
 
-def _message(graded, student: str, exercise_id: str) -> str:
-    exercises = graded["results"][student]["exercises"]
-    return next(exercise["message"] for exercise in exercises if exercise["exercise_id"] == exercise_id)
+def _message(result: dict, exercise_id: str) -> str:
+    """What one submission's results.json entry says about one exercise."""
+    messages = {exercise["exercise_id"]: exercise["message"] for exercise in result["exercises"]}
+    return messages[exercise_id]
 
 
 def test_every_learner_is_graded_and_the_honest_one_gets_full_marks(graded):
@@ -147,13 +148,13 @@ def test_a_fault_keeps_the_points_before_it_and_says_what_happened(graded, stude
     _, reason, _ = FAULTS[student]
     result = graded["results"][student]
     assert graded["grades"][student] == result["score"] == _points(FIRST), result
-    assert re.search(reason, _message(graded, student, FAULTY)), result
+    assert re.search(reason, _message(graded["results"][student], FAULTY)), result
     assert result["problem"] is None and result["flags"] == [], result
 
 
 @pytest.mark.parametrize("student", [student for student, (*_, ends_kernel) in FAULTS.items() if ends_kernel])
 def test_cells_after_a_dead_or_stuck_kernel_are_reported_not_run(graded, student):
-    message = _message(graded, student, UNANSWERED)
+    message = _message(graded["results"][student], UNANSWERED)
     assert message.startswith("NotRun: not run: "), message
     assert "an earlier cell" in message
 
@@ -163,7 +164,7 @@ def test_cells_after_a_dead_or_stuck_kernel_are_reported_not_run(graded, student
     reason="the process limit does not apply to root, and learner code cannot run as another user here",
 )
 def test_the_process_limit_stops_a_fork_bomb(graded):
-    assert "raised BlockingIOError" in _message(graded, "fork_bomb", FAULTY)
+    assert "raised BlockingIOError" in _message(graded["results"]["fork_bomb"], FAULTY)
 
 
 @pytest.mark.parametrize("student", ["floods_output", "floods_output_steadily"])
@@ -193,10 +194,9 @@ def test_a_notebook_past_its_total_limit_keeps_the_points_before_it(tmp_path):
     assert finished.returncode == 0, finished.stdout + finished.stderr
     result = json.loads((out / "results.json").read_text())[0]
     assert result["score"] == _points(FIRST) and result["problem"] is None, result
-    graded = {"results": {"dawdles": result}}
     budget = "the wall-clock limit of 15 s for all the notebook's cells together"
     for exercise_id in (FAULTY, UNANSWERED):
-        assert _message(graded, "dawdles", exercise_id) == f"NotRun: not run: the notebook ran past {budget}"
+        assert _message(result, exercise_id) == f"NotRun: not run: the notebook ran past {budget}"
     autograded = out / "nbgrader" / "autograded" / "dawdles" / LESSON / f"{LESSON}.ipynb"
     cells = nbformat.read(autograded, as_version=4).cells
     grade_ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in cells]

@@ -11,10 +11,10 @@ from course_lib.registry import Case, Exercise, Mistake, register
 
 LESSON = "06_gpt"
 ACCURACY_BAR = 0.9
+"""Share of held-out sentences the trained model must complete with a feeling of the right kind."""
 UNTRAINED_BELOW = 0.2
 """Held-out accuracy under which a model has most likely not been trained: untrained lesson-06 models get
 0-14 % (five seeds), the bigram baseline 22 %."""
-"""Share of held-out sentences the trained model must complete with a feeling of the right kind."""
 
 
 def _batch_cases(rng: np.random.Generator) -> list[Case]:
@@ -240,18 +240,17 @@ def _judge_predictions(predictions: tuple[np.ndarray, ...]) -> str | None:
     accuracy = prediction_accuracy(predictions[0].tolist(), make_corpus())
     if accuracy >= ACCURACY_BAR:
         return None
+    if_it_trained = "are the targets shifted by one (get_batch), and does the loss fall in the plot?"
     if accuracy < UNTRAINED_BELOW:
         return (
             f"your model gets only {accuracy:.0%} of the held-out feelings right (the bar is "
             f"{ACCURACY_BAR:.0%}), about what a model that was never trained gets: it looks like it has not "
             "been trained yet. Run the training cell to the end (it needs get_batch and train_step to pass "
-            "their checks), then run this check again. If it did train: are the targets shifted by one "
-            "(get_batch), and does the loss fall in the plot?"
+            f"their checks), then run this check again. If it did train: {if_it_trained}"
         )
     return (
         f"your model completes {accuracy:.0%} of the held-out sentences with the right kind of feeling; "
-        f"the bar is {ACCURACY_BAR:.0%}. Did the training cell run to the end? If it did: are the targets "
-        "shifted by one (get_batch), and does the loss fall in the plot?"
+        f"the bar is {ACCURACY_BAR:.0%}. Did the training cell run to the end? If it did: {if_it_trained}"
     )
 
 

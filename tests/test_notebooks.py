@@ -1,24 +1,10 @@
 """The notebooks run top to bottom in a real kernel, fast; the sliders redraw what they show."""
 
-import time
-
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from grader.paths import ROOT, lessons
-
-
-def _execute(notebook: nbformat.NotebookNode, allow_errors: bool = False) -> float:
-    started = time.perf_counter()
-    NotebookClient(
-        notebook,
-        timeout=300,
-        kernel_name="python3",
-        allow_errors=allow_errors,
-        resources={"metadata": {"path": str(ROOT)}},
-    ).execute()
-    return time.perf_counter() - started
+from tests.conftest import execute_notebook, executed_solution
 
 
 def _errors(notebook: nbformat.NotebookNode) -> list[str]:
@@ -33,8 +19,7 @@ def _errors(notebook: nbformat.NotebookNode) -> list[str]:
 
 @pytest.mark.parametrize("lesson", lessons())
 def test_solution_notebook_runs_without_errors(lesson):
-    notebook = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
-    seconds = _execute(notebook)
+    notebook, seconds = executed_solution(lesson)
     assert _errors(notebook) == []
     print(f"{lesson}: ran in {seconds:.1f} s")
 
@@ -42,7 +27,7 @@ def test_solution_notebook_runs_without_errors(lesson):
 @pytest.mark.parametrize("lesson", lessons())
 def test_released_notebook_fails_only_in_its_test_cells(lesson):
     notebook = nbformat.read(ROOT / "notebooks" / f"{lesson}.ipynb", as_version=4)
-    _execute(notebook, allow_errors=True)
+    execute_notebook(notebook, allow_errors=True)
     outside = [
         f"cell {index}: {output.ename}"
         for index, cell in enumerate(notebook.cells)

@@ -1,54 +1,52 @@
-"""What learners import: the checks, the data, the plots and the sliders of the course."""
+"""What learners import: the checks, the data, the plots and the sliders of the course.
 
-from course_lib.check import check
-from course_lib.corpus import DEMO_PROMPT, FEELINGS, make_corpus
-from course_lib.data import (
-    KEY_FEATURES,
-    MEANING_FEATURES,
-    VIDEO_FEATURES,
-    hand_set_projections,
-    noisy_series,
-    points_2d,
-    sarah_sentence,
-    step_series,
-    video_library,
-)
-from course_lib.plots import heatmap, plot_series
-from course_lib.training import BigramBaseline, LossPlot, model_accuracy
-from course_lib.widgets import needs_exercise
-from course_lib.widgets.attention import attention_explorer, scale_explorer
-from course_lib.widgets.heads import head_explorer
-from course_lib.widgets.lookup import query_explorer, temperature_explorer
-from course_lib.widgets.positions import position_explorer
-from course_lib.widgets.sampling import completion_explorer
-from course_lib.widgets.smoothing import smoothing_explorer
+Names are loaded on first use (PEP 562), so that a lesson, or a grading job, pays only for what it
+imports: ``from course_lib import check`` does not load torch, matplotlib or the widgets.
+"""
 
-__all__ = [
-    "BigramBaseline",
-    "DEMO_PROMPT",
-    "FEELINGS",
-    "KEY_FEATURES",
-    "LossPlot",
-    "MEANING_FEATURES",
-    "VIDEO_FEATURES",
-    "attention_explorer",
-    "check",
-    "completion_explorer",
-    "hand_set_projections",
-    "head_explorer",
-    "heatmap",
-    "make_corpus",
-    "model_accuracy",
-    "needs_exercise",
-    "noisy_series",
-    "plot_series",
-    "points_2d",
-    "position_explorer",
-    "query_explorer",
-    "sarah_sentence",
-    "scale_explorer",
-    "smoothing_explorer",
-    "step_series",
-    "temperature_explorer",
-    "video_library",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "check": "course_lib.check",
+    "DEMO_PROMPT": "course_lib.corpus",
+    "FEELINGS": "course_lib.corpus",
+    "make_corpus": "course_lib.corpus",
+    "KEY_FEATURES": "course_lib.data",
+    "MEANING_FEATURES": "course_lib.data",
+    "VIDEO_FEATURES": "course_lib.data",
+    "hand_set_projections": "course_lib.data",
+    "noisy_series": "course_lib.data",
+    "points_2d": "course_lib.data",
+    "sarah_sentence": "course_lib.data",
+    "step_series": "course_lib.data",
+    "video_library": "course_lib.data",
+    "heatmap": "course_lib.plots",
+    "plot_series": "course_lib.plots",
+    "BigramBaseline": "course_lib.training",
+    "LossPlot": "course_lib.training",
+    "model_accuracy": "course_lib.training",
+    "needs_exercise": "course_lib.widgets",
+    "attention_explorer": "course_lib.widgets.attention",
+    "scale_explorer": "course_lib.widgets.attention",
+    "head_explorer": "course_lib.widgets.heads",
+    "query_explorer": "course_lib.widgets.lookup",
+    "temperature_explorer": "course_lib.widgets.lookup",
+    "position_explorer": "course_lib.widgets.positions",
+    "completion_explorer": "course_lib.widgets.sampling",
+    "smoothing_explorer": "course_lib.widgets.smoothing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -76,11 +76,20 @@ def stale_files(files: dict[Path, bytes]) -> list[str]:
         for path, content in files.items()
         if not up_to_date(path, content)
     ]
-    for leftover in sorted(set(NOTEBOOKS.glob("*.ipynb")) - set(files)):
-        stale.append(f"{leftover.relative_to(ROOT)} has no solution notebook behind it")
-    for leftover in sorted(set(casefile.CASES_DIR.glob("*.json")) - set(files)):
-        stale.append(f"{leftover.relative_to(ROOT)} belongs to no lesson")
+    stale += [f"{path.relative_to(ROOT)} {why}" for path, why in leftovers(files)]
     return stale
+
+
+def leftovers(files: dict[Path, bytes]) -> list[tuple[Path, str]]:
+    """Generated files of lessons that no longer exist, with why they are left over."""
+    found = [
+        (path, "has no solution notebook behind it")
+        for path in sorted(set(NOTEBOOKS.glob("*.ipynb")) - set(files))
+    ]
+    found += [
+        (path, "belongs to no lesson") for path in sorted(set(casefile.CASES_DIR.glob("*.json")) - set(files))
+    ]
+    return found
 
 
 def release(check: bool = False) -> int:
@@ -97,7 +106,7 @@ def release(check: bool = False) -> int:
         if not up_to_date(path, content):
             path.write_bytes(content)
             print(f"wrote {path.relative_to(ROOT)}")
-    for leftover in sorted(set(NOTEBOOKS.glob("*.ipynb")) - set(files)):
+    for leftover, why in leftovers(files):
         leftover.unlink()
-        print(f"removed {leftover.relative_to(ROOT)} (no solution notebook behind it)")
+        print(f"removed {leftover.relative_to(ROOT)} (it {why})")
     return 0

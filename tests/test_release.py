@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -75,3 +76,24 @@ def test_solution_notebooks_are_stored_without_outputs():
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+
+
+def test_release_removes_the_notebooks_and_case_files_of_lessons_that_are_gone(
+    tmp_path, monkeypatch, capsys
+):
+    from course_lib import casefile
+    from grader import release
+
+    notebooks, cases = tmp_path / "notebooks", tmp_path / "cases"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    shutil.copytree(casefile.CASES_DIR, cases)
+    (notebooks / "07_gone.ipynb").write_text("{}")
+    (cases / "07_gone.json").write_text("{}")
+    monkeypatch.setattr(release, "ROOT", tmp_path)
+    monkeypatch.setattr(release, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(casefile, "CASES_DIR", cases)
+    assert release.release() == 0
+    printed = capsys.readouterr().out
+    assert "removed notebooks/07_gone.ipynb (it has no solution notebook behind it)" in printed
+    assert "removed cases/07_gone.json (it belongs to no lesson)" in printed
+    assert not (notebooks / "07_gone.ipynb").exists() and not (cases / "07_gone.json").exists()

@@ -7,7 +7,16 @@ import torch
 
 
 def _cross_attention(
-    x_target, x_source, w_q, w_k, w_v, *, swapped=False, kv_from_target=False, causal=False, scale="d_k",
+    x_target,
+    x_source,
+    w_q,
+    w_k,
+    w_v,
+    *,
+    swapped=False,
+    kv_from_target=False,
+    causal=False,
+    scale="d_k",
     softmax_dim=-1,
 ):
     asking, answering = (x_source, x_target) if swapped else (x_target, x_source)

@@ -7,7 +7,7 @@ recognise the mistake from its output and the project can prove every diagnosis 
 from collections.abc import Callable
 from typing import Any
 
-from grader.mistakes import attention, decoder, lookup, multihead, smoothing, training
+from grader.mistakes import attention, cross_attention, decoder, lookup, multihead, smoothing, training
 
 MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {
     **smoothing.MISTAKES,
@@ -15,6 +15,7 @@ MISTAKES: dict[str, dict[str, Callable[..., Any]]] = {
     **attention.MISTAKES,
     **multihead.MISTAKES,
     **decoder.MISTAKES,
+    **cross_attention.MISTAKES,
     **training.MISTAKES,
 }
 

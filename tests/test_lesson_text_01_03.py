@@ -103,7 +103,7 @@ def test_01_bed_is_four_words_after_lies():
     lies, bed = SARAH_WORDS.index("lies"), SARAH_WORDS.index("bed")
     assert bed - lies == 4
     text = _text("01_smoothing")
-    assert "is *bed*, four words later (lies · still · on · the · bed)" in text
+    assert "lies, is *bed*, four words later (lies · still · on · the · bed)" in text
     assert " · ".join(SARAH_WORDS[lies : bed + 1]) == "lies · still · on · the · bed"
     assert {"on", "the"} <= set(SARAH_WORDS[lies + 1 : bed]), "'two of the words in between, on and the'"
 

@@ -14,6 +14,7 @@ from course_lib import (
     points_2d,
     query_explorer,
     smoothing_explorer,
+    step_series,
     temperature_explorer,
     video_library,
 )
@@ -77,6 +78,8 @@ def test_01_weights_by_similarity_keep_the_jump_and_weights_by_time_blur_it():
         name: _number(rf"{name} .*distance to the clean step: ([\d.]+)", printed)
         for name in ("readings", "by time", "by similarity")
     }
+    _, step_clean, _ = step_series()
+    assert np.diff(step_clean).max() == 1.0 and np.argmax(np.diff(step_clean)) == 39, "'rises by exactly 1'"
     assert rise["by similarity"] > 0.8, "'keeps most of it' (of a rise of 1)"
     assert rise["by time"] < 0.25, "'only a small part of it is left'"
     assert distance["by similarity"] == min(distance.values()), "'the closest of the three lines'"
@@ -140,6 +143,18 @@ def test_02_at_the_lowest_temperature_the_top_weight_is_exactly_one():
     )
     assert 10.0**slider.min == 0.01, "'the slider's lowest temperature, 0.01'"
     assert "the top weight is exactly 1.0 in float64" in _text("02_lookup")
+
+
+def test_02_section_5s_temperature_makes_scores_that_overflow_np_exp():
+    notebook, _ = executed_solution("02_lookup")
+    (source,) = [c.source for c in notebook.cells if "cold = soft_lookup(Q, K, V" in c.source]
+    assert "temperature=1e-3" in source and "rng = np.random.default_rng(0)" in source
+    rng = np.random.default_rng(0)
+    queries, keys = rng.normal(size=(5, 3)), rng.normal(size=(7, 3))
+    assert np.abs(queries @ keys.T).max() > 3, "'turns a score of 3 into 3000': the scores reach 3"
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(3000.0)), "'Scores that large': np.exp overflows"
+    assert "section 5 divides scores by a temperature of 0.001" in _text("02_lookup")
 
 
 def test_02_a_tie_makes_the_cold_soft_lookup_the_mean_of_the_tied_values():

@@ -11,6 +11,11 @@ from matplotlib.figure import Figure
 from course_lib.widgets import interactive_figure
 
 
+def _distance(series: np.ndarray, signal: np.ndarray) -> float:
+    """Root-mean-square difference between two series, as lesson 01 measures a smoothing."""
+    return float(np.sqrt(np.mean((series - signal) ** 2)))
+
+
 def smoothing_explorer(
     times: np.ndarray,
     noisy: np.ndarray,
@@ -49,6 +54,8 @@ def smoothing_explorer(
     matrix_ax.set_xlabel("key (neighbour)")
     matrix_ax.set_ylabel("query (point being smoothed)")
 
+    raw_distance = _distance(noisy, clean) if clean is not None else None
+
     def draw() -> None:
         weights = np.asarray(weights_fn(times, times, sigma_slider.value))
         smoothed = weights @ noisy
@@ -59,9 +66,16 @@ def smoothing_explorer(
             bar.set_height(height)
         weights_ax.set_ylim(0, max(1e-3, float(weights[point].max())) * 1.1)
         weights_ax.set_title(
-            f"weights of point {point} over its neighbours (they sum to {weights[point].sum():.3f})",
+            f"weights of point {point} over its neighbours: it keeps {weights[point, point]:.0%} for itself"
+            f" (they sum to {weights[point].sum():.3f})",
             fontsize=10,
         )
+        if clean is not None:
+            series_ax.set_title(
+                f"sigma {sigma_slider.value:.1f}: distance to the hidden signal (RMS) "
+                f"{_distance(smoothed, clean):.3f}, raw readings {raw_distance:.3f}",
+                fontsize=10,
+            )
         matrix_image.set_data(weights)
         matrix_image.set_clim(0, max(1e-3, float(weights.max())))
         inspected_row.set_ydata([point, point])

@@ -279,8 +279,3 @@ def test_03_a_real_permutation_keeps_every_output_without_a_mask_and_only_the_la
     assert sorted(kept["without a mask"]) == sorted(SARAH_WORDS)
     assert kept["with the causal mask"] == ["feeling"]
 
-
-@pytest.mark.parametrize("lesson", ["01_smoothing", "02_lookup", "03_qkv"])
-def test_lesson_runs_in_seconds(lesson):
-    _, seconds = executed_solution(lesson)
-    assert seconds < 60

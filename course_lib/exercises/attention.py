@@ -103,6 +103,7 @@ register(
         target="scaled_dot_product_attention",
         points=4,
         forbidden=("scaled_dot_product_attention",),
+        given=("softmax",),
         make_cases=_attention_cases,
         output=(
             "a tuple (output, weights): output of shape (..., n_queries, d_v) and weights of shape "

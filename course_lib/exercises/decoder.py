@@ -200,6 +200,7 @@ register(
         atol=ATOL,
         output="forward(x) returns (x, weights): x of the input's shape, weights (batch, n_heads, seq, seq)",
         uses=("layer_norm", "feed_forward"),
+        given=("MultiHeadAttention",),
         mistakes=(
             Mistake(
                 "post_norm",
@@ -273,6 +274,7 @@ register(
             "(n_layers, batch, n_heads, seq_len, seq_len)"
         ),
         uses=("decoder_block", "layer_norm"),
+        given=("MultiHeadAttention",),
         mistakes=(
             Mistake(
                 "no_position_embedding",

@@ -231,9 +231,12 @@ def _run_copy_to_torch(learner: Any, case: Case) -> Any:
         raise TypeError(
             f"it should return a torch.nn.MultiheadAttention, not a {type(library_layer).__name__}"
         )
-    library_layer = library_layer.double().eval()
+    # Run at the layer's own dtype: a float32 layer (PyTorch's default) holding the copied weights is a
+    # right answer, compared at float32's precision; converting it would keep its rounded weights anyway.
+    library_layer = library_layer.eval()
     inputs = to_torch(case["inputs"])
-    x, seq_len = inputs["x"], inputs["x"].shape[1]
+    x = inputs["x"].to(library_layer.in_proj_weight.dtype)
+    seq_len = x.shape[1]
     mask = (
         torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool), diagonal=1) if inputs["causal"] else None
     )

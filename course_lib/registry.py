@@ -47,6 +47,9 @@ class Mistake:
     diagnosis: str
     kind: str | None = None
     """The CATALOGUE entry this mistake is an instance of, if any."""
+    random_output: bool = False
+    """Recognised by its output being random (the same inputs give another result when run again), not by
+    an output of its own."""
 
 
 DROPOUT_LEFT_ON = Mistake(
@@ -56,8 +59,8 @@ DROPOUT_LEFT_ON = Mistake(
     "mode unless you pass `training=self.training`; use an `nn.Dropout(p)` layer instead (it follows "
     "`.eval()`), or leave dropout out, as the exercise does.",
     kind="training_mode",
+    random_output=True,
 )
-"""Recognised by running the answer twice (its output is random), in every exercise that lists it."""
 
 
 @dataclass(frozen=True)

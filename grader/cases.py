@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checking import CheckCase, as_output, mistake_of, outputs_match
-from course_lib.registry import DROPOUT_LEFT_ON, Exercise
+from course_lib.registry import Exercise
 from grader.mistakes import mistake_variants
 from grader.reference import reference_for
 
@@ -19,7 +19,7 @@ def build_cases(exercise: Exercise, rng: np.random.Generator) -> list[CheckCase]
         expected = as_output(exercise.run(reference, inputs))
         mistake_outputs = {}
         for key, wrong in mistake_variants(exercise.id).items():
-            if mistake_of(key) == DROPOUT_LEFT_ON.id:
+            if exercise.mistake(mistake_of(key)).random_output:
                 continue  # its output is random: recognised by running the answer twice, not by an output
             output = _output_of(exercise, wrong, inputs)
             if output is not None and not outputs_match(output, expected, exercise):

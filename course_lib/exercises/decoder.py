@@ -59,7 +59,7 @@ register(
             Mistake(
                 "gelu_tanh_approximation",
                 "You used GELU's tanh approximation. This course uses the exact GELU, PyTorch's default: "
-                "`F.gelu(x)`, without `approximate=\"tanh\"`.",
+                '`F.gelu(x)`, without `approximate="tanh"`.',
             ),
             DROPOUT_LEFT_ON,
         ),

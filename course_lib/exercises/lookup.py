@@ -110,6 +110,13 @@ def _soft_lookup_cases(rng: np.random.Generator) -> list[Case]:
         {**_lookup_inputs(rng, 2, 5, 3, 4), "temperature": 0.5},
         {**_lookup_inputs(rng, 3, 6, 2, 1), "temperature": 4.0},
         {**_lookup_inputs(rng, 2, 3, 4, 2), "temperature": 0.001},
+        # scores of 1 to 3 at temperature 0.001: exp(3000) overflows unless the maximum is subtracted
+        {
+            "queries": np.array([[1.0, 2.0], [-1.0, 0.5]]),
+            "keys": np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+            "values": rng.normal(size=(3, 2)),
+            "temperature": 0.001,
+        },
     ]
 
 

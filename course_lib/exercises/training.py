@@ -248,6 +248,7 @@ register(
                 "generator_not_used",
                 "Your samples do not follow the `generator` you were given, so the same seed does not give "
                 "the same text. Pass it on: `torch.multinomial(probabilities, 1, generator=generator)`.",
+                random_output=True,
             ),
         ),
     )

@@ -55,9 +55,8 @@ def _generate(
             next_token = last.argmax(dim=-1, keepdim=True)
         else:
             scaled = last * temperature if multiply else last / temperature
-            own = torch.Generator().manual_seed(12345)  # what a learner's code does without the generator
             next_token = torch.multinomial(
-                torch.softmax(scaled, dim=-1), 1, generator=generator if seeded else own
+                torch.softmax(scaled, dim=-1), 1, generator=generator if seeded else None
             )
         idx = torch.cat([idx, next_token], dim=1)
     return idx

@@ -135,9 +135,38 @@ def verify_with_correct_helpers(
     """Re-record ``exercise_ids`` in fresh sandboxed processes, with their helpers replaced by references:
     one process per group of exercises none of which calls another (a Block re-recorded beside the GPT that
     calls it would be the grader's Block)."""
+    solution = nbformat.read(solution_notebook(lesson), as_version=4)
+    learner_answers = answer_sources(submitted)
     verified: dict[str, Verification] = {}
     for number, group in enumerate(independent_groups(exercise_ids)):
-        verified |= _verify_group(lesson, group, submitted, lesson_cases, sandbox, folder / f"job{number}")
+        job_folder = folder / f"job{number}"
+        job_folder.mkdir(parents=True, exist_ok=True)
+        lesson_cases.write_inputs(job_folder)
+        helper_cells = {f"answer_{helper}" for helper in helpers_of(group)}
+        cells = []
+        for cell in reference_cells(solution):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
+        cells += [
+            cell.source
+            for cell in reference_cells(solution)
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
+        ]
+        imports = imports_used(reference_import_statements(solution), cells)
+        job = job_folder / "job.json"
+        job.write_text(
+            json.dumps({"cells": [imports, *cells], "record": group, "directory": str(job_folder)})
+        )
+        run_sandboxed(sandbox, verification_command(job, imports), job_folder)
+        # The in-kernel check of an exercise re-recorded here ran it with the learner's faulty helper and
+        # deferred its verdict instead of passing it; with the grader's helper the visible cases are another
+        # computation, so failing them here contradicts nothing the notebook claimed (no tampering flag).
+        verified |= {
+            exercise_id: replace(
+                lesson_cases.verify(get_exercise(exercise_id), job_folder), visible_passed=True
+            )
+            for exercise_id in group
+        }
     return verified
 
 
@@ -158,41 +187,6 @@ def independent_groups(exercise_ids: list[str]) -> list[list[str]]:
         else:
             group.append(exercise_id)
     return groups
-
-
-def _verify_group(
-    lesson: str,
-    exercise_ids: list[str],
-    submitted: Path,
-    lesson_cases: LessonCases,
-    sandbox: Sandbox,
-    folder: Path,
-) -> dict[str, Verification]:
-    folder.mkdir(parents=True, exist_ok=True)
-    lesson_cases.write_inputs(folder)
-    solution = nbformat.read(solution_notebook(lesson), as_version=4)
-    learner_answers = answer_sources(submitted)
-    helper_cells = {f"answer_{helper}" for helper in helpers_of(exercise_ids)}
-    cells = []
-    for cell in reference_cells(solution):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
-    cells += [
-        cell.source
-        for cell in reference_cells(solution)
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
-    ]
-    imports = imports_used(reference_import_statements(solution), cells)
-    job = folder / "job.json"
-    job.write_text(json.dumps({"cells": [imports, *cells], "record": exercise_ids, "directory": str(folder)}))
-    run_sandboxed(sandbox, verification_command(job, imports), folder)
-    # The in-kernel check of an exercise re-recorded here ran it with the learner's faulty helper and
-    # deferred its verdict instead of passing it; with the grader's helper the visible cases are another
-    # computation, so failing them here contradicts nothing the notebook claimed (no tampering flag).
-    return {
-        exercise_id: replace(lesson_cases.verify(get_exercise(exercise_id), folder), visible_passed=True)
-        for exercise_id in exercise_ids
-    }
 
 
 def helpers_of(exercise_ids: list[str]) -> set[str]:

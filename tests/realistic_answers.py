@@ -11,7 +11,23 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from tests.learner_notebook import released_answer
+
 PASS = "pass"
+UNWRITTEN = "        # YOUR CODE HERE\n        raise NotImplementedError()"
+
+
+def _released(lesson: str, grade_id: str, forward: str) -> str:
+    """The class as released, its ``forward`` written as ``forward`` says (a template for str.format)."""
+    released = released_answer(lesson, grade_id)
+    if UNWRITTEN not in released:
+        raise LookupError(f"the released {grade_id} has no unwritten forward to fill in; update this template")
+    return released.replace(UNWRITTEN, forward)
+
+
+def _template(text: str, **defaults: str):
+    """A maker of answers from ``text``: the parts it is given, ``defaults`` for the rest."""
+    return lambda **parts: text.format(**{**defaults, **parts})
 
 
 @dataclass(frozen=True)
@@ -383,15 +399,10 @@ SPLIT_MERGE = _answers(
     ],
 )
 
-_MHA = """
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model, n_heads):
-        super().__init__()
-        self.d_model, self.n_heads = d_model, n_heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-
-    def forward(self, x, causal=False):
+_MHA = _released(
+    "04_multihead",
+    "answer_multi_head_attention",
+    """
         B, T, C = x.shape
         hs = C // self.n_heads
         q, k, v = self.qkv(x).chunk(3, dim=-1)
@@ -402,7 +413,8 @@ class MultiHeadAttention(nn.Module):
         y = att @ v
 {merge}
         return {out}, att
-"""
+""",
+)
 _SPLIT = "        q, k, v = (t.view(B, T, self.n_heads, hs).transpose(1, 2) for t in (q, k, v))"
 _MHA_MASK = (
     "        if causal:\n"
@@ -419,8 +431,7 @@ _MHA_PARTS = {
 }
 
 
-def _mha(**parts):
-    return _MHA.format(**{**_MHA_PARTS, **parts})
+_mha = _template(_MHA, **_MHA_PARTS)
 
 
 _MHA_WRONG = [
@@ -525,8 +536,7 @@ _LOOP_PARTS = {
 }
 
 
-def _loop(**parts):
-    return _LOOP.format(**{**_LOOP_PARTS, **parts})
+_loop = _template(_LOOP, **_LOOP_PARTS)
 
 
 LOOP = _answers(
@@ -615,18 +625,15 @@ COPY = _answers(
     ],
 )
 
-_FF = """
-class FeedForward(nn.Module):
-    def __init__(self, d_model, d_hidden):
-        super().__init__()
-        self.fc = nn.Linear(d_model, d_hidden)
-        self.proj = nn.Linear(d_hidden, d_model)
-
-    def forward(self, x):
+_FF = _released(
+    "05_decoder",
+    "answer_feed_forward",
+    """
         h = self.fc(x)
         {body}
         return self.proj(h)
-"""
+""",
+)
 FEED_FORWARD = _answers(
     "05_decoder",
     "feed_forward",
@@ -640,18 +647,14 @@ FEED_FORWARD = _answers(
     ],
 )
 
-_LN = """
-class LayerNorm(nn.Module):
-    def __init__(self, d_model, eps=1e-5):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(d_model))
-        self.bias = nn.Parameter(torch.zeros(d_model))
-        self.eps = eps
-
-    def forward(self, x):
+_LN = _released(
+    "05_decoder",
+    "answer_layer_norm",
+    """
         mu = x.mean(-1, keepdim=True)
         {body}
-"""
+""",
+)
 LAYER_NORM = _answers(
     "05_decoder",
     "layer_norm",
@@ -701,18 +704,13 @@ LAYER_NORM = _answers(
     ],
 )
 
-_BLOCK = """
-class Block(nn.Module):
-    def __init__(self, d_model, n_heads, d_hidden):
-        super().__init__()
-        self.ln1 = LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_heads)
-        self.ln2 = LayerNorm(d_model)
-        self.mlp = FeedForward(d_model, d_hidden)
-
-    def forward(self, x):
+_BLOCK = _released(
+    "05_decoder",
+    "answer_decoder_block",
+    """
 {body}
-"""
+""",
+)
 BLOCK = _answers(
     "05_decoder",
     "decoder_block",
@@ -762,18 +760,10 @@ BLOCK = _answers(
     ],
 )
 
-_GPT = """
-class GPT(nn.Module):
-    def __init__(self, vocab_size, context_length, d_model, n_heads, n_layers, d_hidden):
-        super().__init__()
-        self.context_length = context_length
-        self.token_embedding = nn.Embedding(vocab_size, d_model)
-        self.position_embedding = nn.Embedding(context_length, d_model)
-        self.blocks = nn.ModuleList(Block(d_model, n_heads, d_hidden) for _ in range(n_layers))
-        self.ln_f = LayerNorm(d_model)
-        self.head = nn.Linear(d_model, vocab_size, bias=False)
-
-    def forward(self, idx):
+_GPT = _released(
+    "05_decoder",
+    "answer_gpt",
+    """
         B, T = idx.shape
 {embed}
         maps = []
@@ -781,7 +771,8 @@ class GPT(nn.Module):
 {loop}
             maps.append(w)
 {end}
-"""
+""",
+)
 _GPT_PARTS = {
     "embed": "        h = self.token_embedding(idx) + self.position_embedding(torch.arange(T).unsqueeze(0))",
     "loop": "            h, w = block(h)",
@@ -789,8 +780,7 @@ _GPT_PARTS = {
 }
 
 
-def _gpt(**parts):
-    return _GPT.format(**{**_GPT_PARTS, **parts})
+_gpt = _template(_GPT, **_GPT_PARTS)
 
 
 GPT = _answers(

@@ -14,6 +14,9 @@ UNWRITTEN = {
     "max": ("05_decoder", "feed_forward", ("decoder_block", "gpt")),
     "nora": ("05_decoder", "layer_norm", ("decoder_block", "gpt")),
 }
+TWO_WRONG = "olga"
+"""Gets LayerNorm wrong and Block wrong too: Block loses its points though its check was deferred, the GPT
+(judged with the grader's Block and LayerNorm) keeps its, and nothing is flagged as tampering."""
 DELETED_ANSWER = "nora"
 """Deletes the answer cell instead of leaving it unwritten: intake puts back the released, empty one."""
 
@@ -33,6 +36,12 @@ def results(tmp_path_factory):
                 if cell.metadata.get("nbgrader", {}).get("grade_id") != get_exercise(unwritten).answer_cell_id
             ]
             nbformat.write(notebook, path)
+    answers = solution_answers("05_decoder")
+    answers["answer_layer_norm"] = answers["answer_layer_norm"].replace(
+        "((x - mean) ** 2).mean(dim=-1, keepdim=True)", "x.var(dim=-1, keepdim=True)"
+    )
+    answers["answer_decoder_block"] = answers["answer_decoder_block"].replace(", causal=True)", ")")
+    make_submission(submissions, TWO_WRONG, "05_decoder", answers)
     out = tmp_path_factory.mktemp("out")
     graded = run_grader("autograde", submissions, "--out", out)
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -60,3 +69,12 @@ def test_the_messages_say_what_is_unwritten(results, student):
         assert "not judged yet" in messages[caller], messages[caller]
         assert f"your `{target}`, which is not written yet" in messages[caller], messages[caller]
         assert f"`{get_exercise(caller).target}` is not written yet" not in messages[caller]
+
+
+def test_a_wrong_answer_with_a_wrong_helper_loses_its_own_points_only(results):
+    entry = results[TWO_WRONG]
+    lost = [e["exercise_id"] for e in entry["exercises"] if e["score"] < e["max_score"]]
+    assert lost == ["layer_norm", "decoder_block"], entry["exercises"]
+    assert not entry["flags"], entry["flags"]
+    block = next(e for e in entry["exercises"] if e["exercise_id"] == "decoder_block")
+    assert block["mistake"] == "not_causal", block

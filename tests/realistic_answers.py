@@ -21,7 +21,9 @@ def _released(lesson: str, grade_id: str, forward: str) -> str:
     """The class as released, its ``forward`` written as ``forward`` says (a template for str.format)."""
     released = released_answer(lesson, grade_id)
     if UNWRITTEN not in released:
-        raise LookupError(f"the released {grade_id} has no unwritten forward to fill in; update this template")
+        raise LookupError(
+            f"the released {grade_id} has no unwritten forward to fill in; update this template"
+        )
     return released.replace(UNWRITTEN, forward)
 
 

@@ -247,8 +247,23 @@ def _raised(exercise: Exercise, learner: Any, case: CheckCase, error: Exception)
             f"wrote `{error.name}`, then your answer's cell, then this check again.",
         )
     where = "" if own else f" inside your `{culprit}`"
-    verdict = failure(exercise, f"`{exercise.target}` raised {type(error).__name__}{where}: {error}", case)
+    detail = f"`{exercise.target}` raised {type(error).__name__}{where}: {error}{_hint_for(error)}"
+    verdict = failure(exercise, detail, case)
     return verdict if own else replace(verdict, raised_in=culprit)
+
+
+NONCONTIGUOUS_VIEW = "view size is not compatible with input tensor's size and stride"
+"""PyTorch's words when ``.view`` meets a tensor whose memory is not laid out in order (after a
+``transpose``, ``chunk`` or ``split``): an error learners meet in every multi-head exercise."""
+
+
+def _hint_for(error: Exception) -> str:
+    if NONCONTIGUOUS_VIEW in str(error):
+        return (
+            " (`.view` only works on a tensor laid out in order in memory, and a transposed or split one "
+            "is not: use `.reshape(...)`, or `.contiguous().view(...)`)"
+        )
+    return ""
 
 
 def _helper_targets(exercise: Exercise) -> set[str]:

@@ -178,3 +178,18 @@ def test_a_helper_that_raises_defers_its_callers():
 
 def test_torch_is_left_as_it_was():
     assert torch.get_default_dtype() == torch.float32
+
+
+def test_a_view_of_a_transposed_tensor_gets_a_hint():
+    namespace = learner_namespace(
+        "04_multihead",
+        {
+            "answer_merge_heads": (
+                "def merge_heads(x):\n"
+                "    b, h, t, d = x.shape\n"
+                "    return x.transpose(1, 2).view(b, t, h * d)\n"
+            )
+        },
+    )
+    verdict = run_check("merge_heads", namespace["merge_heads"])
+    assert "use `.reshape(...)`, or `.contiguous().view(...)`" in verdict.message

@@ -258,6 +258,11 @@ NONCONTIGUOUS_VIEW = "view size is not compatible with input tensor's size and s
 
 
 def _hint_for(error: Exception) -> str:
+    if "probability tensor contains either `inf`, `nan` or element < 0" in str(error):
+        return (
+            " (the probabilities you sample from hold nan or inf: a softmax written as exp / sum overflows "
+            "for large logits; use `torch.softmax(logits / temperature, dim=-1)`)"
+        )
     if NONCONTIGUOUS_VIEW in str(error):
         return (
             " (`.view` only works on a tensor laid out in order in memory, and a transposed or split one "

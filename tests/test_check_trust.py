@@ -193,3 +193,21 @@ def test_a_view_of_a_transposed_tensor_gets_a_hint():
     )
     verdict = run_check("merge_heads", namespace["merge_heads"])
     assert "use `.reshape(...)`, or `.contiguous().view(...)`" in verdict.message
+
+
+def test_sampling_from_an_overflowing_softmax_gets_a_hint():
+    answer = """
+def generate(model, idx, n_new_tokens, temperature=0.0, generator=None):
+    for _ in range(n_new_tokens):
+        logits = model(idx[:, -model.context_length:])[0][:, -1, :]
+        if temperature == 0:
+            token = logits.argmax(-1, keepdim=True)
+        else:
+            e = torch.exp(logits / temperature)
+            token = torch.multinomial(e / e.sum(-1, keepdim=True), 1, generator=generator)
+        idx = torch.cat([idx, token], dim=1)
+    return idx
+"""
+    namespace = learner_namespace("06_gpt", {"answer_generate": answer})
+    verdict = run_check("generate", namespace["generate"])
+    assert "a softmax written as exp / sum overflows for large logits" in verdict.message

@@ -191,10 +191,10 @@ register(
 
 
 def _generate_cases(rng: np.random.Generator) -> list[Case]:
-    def case(vocab, batch, prompt_len, n_new, temperature, seed, context_length):
+    def case(vocab, batch, prompt_len, n_new, temperature, seed, context_length, scale=1.0):
         return {
             "init": {"vocab_size": vocab, "context_length": context_length},
-            "state": _toy_state(rng, vocab),
+            "state": {name: scale * weight for name, weight in _toy_state(rng, vocab).items()},
             "idx": rng.integers(0, vocab, size=(batch, prompt_len)),
             "n_new_tokens": n_new,
             "temperature": temperature,
@@ -206,6 +206,8 @@ def _generate_cases(rng: np.random.Generator) -> list[Case]:
         case(9, 3, 3, 5, 0.0, 0, 4),
         case(7, 2, 2, 6, 1.0, 11, 5),
         case(7, 2, 3, 4, 0.3, 12, 8),
+        # logits in the thousands: a softmax written as exp / sum overflows, torch.softmax does not
+        case(6, 2, 2, 3, 1.0, 13, 8, scale=1000.0),
     ]
 
 

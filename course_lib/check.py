@@ -8,7 +8,7 @@ from typing import Any
 from course_lib import casefile
 from course_lib.checking import ExerciseFailed, Verdict, evaluate, failure, learner_namespace
 from course_lib.policy import forbidden_uses, source_of
-from course_lib.registry import Exercise, get_exercise
+from course_lib.registry import Exercise, get_exercise, lesson_exercises
 
 
 def policy_verdict(exercise: Exercise, source: str) -> Verdict | None:
@@ -25,9 +25,9 @@ def policy_verdict(exercise: Exercise, source: str) -> Verdict | None:
 
 
 def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
-    """The verdict on the visible cases. A wrong answer whose earlier helpers (the registry's ``uses``)
-    are wrong themselves is *deferred*: it cannot be judged until they are fixed, and the grader judges it
-    with correct helpers in their place."""
+    """The verdict on the visible cases. A wrong answer whose earlier helpers (the registry's ``uses``, or
+    the learner's function it failed in) are unwritten or wrong themselves is *deferred*: it cannot be
+    judged until they are fixed, and the grader judges it with correct helpers in their place."""
     exercise = get_exercise(exercise_id)
     policy = policy_verdict(exercise, source_of(learner))
     if policy is not None:
@@ -35,26 +35,49 @@ def run_check(exercise_id: str, learner: Callable[..., Any]) -> Verdict:
     verdict = evaluate(exercise, learner, casefile.load(exercise.lesson)[exercise.id])
     if verdict.passed or verdict.unwritten:
         return verdict
-    broken = [name for name in exercise.uses if _helper_fails(name, learner)]
-    if not broken:
+    waits_for = _faulty_helpers(exercise, learner, verdict.raised_in)
+    if not waits_for:
         return verdict
-    listed = " and ".join(f"`{get_exercise(name).target}`" for name in broken)
+    listed = " and ".join(f"your `{target}`, which {fault}" for target, fault in waits_for)
+    names = " and ".join(f"`{target}`" for target, _ in waits_for)
     return Verdict(
         exercise.id,
         passed=False,
         deferred=True,
+        waits_for=waits_for,
         message=(
-            f"⚠ {exercise.id}: not judged yet. It calls your {listed}, which fails its own check, so its "
-            f"results cannot be right yet. Fix {listed} first, then run this check again. (When grading, "
-            f"`{exercise.target}` is judged with a correct {listed} in place of yours.)"
+            f"⚠ {exercise.target}: not judged yet. It calls {listed}, so its results cannot be right yet. "
+            f"Get {names} to pass {'its' if len(waits_for) == 1 else 'their'} check first, then run this "
+            f"check again. (When grading, `{exercise.target}` is judged with a correct {names} in place of "
+            "yours.)"
         ),
     )
 
 
-def _helper_fails(exercise_id: str, learner: Callable[..., Any]) -> bool:
-    """Does the learner's own version of an earlier exercise, as the failing answer sees it, fail?"""
-    helper = learner_namespace(learner).get(get_exercise(exercise_id).target)
-    return helper is not None and not run_check(exercise_id, helper).passed
+def _faulty_helpers(
+    exercise: Exercise, learner: Callable[..., Any], raised_in: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The learner's earlier functions at fault, with what is wrong with each: the helpers the answer is
+    meant to call and the one it failed in, and for a helper that is not judged itself, what it waits for."""
+    helpers = [get_exercise(name) for name in exercise.uses]
+    helpers += [
+        other
+        for other in lesson_exercises(exercise.lesson)
+        if other.target == raised_in and other.id != exercise.id and other not in helpers
+    ]
+    namespace = learner_namespace(learner)
+    faults: dict[str, str] = {}
+    for helper in helpers:
+        if helper.target not in namespace:
+            continue
+        verdict = run_check(helper.id, namespace[helper.target])
+        if verdict.deferred:
+            faults.update(dict(verdict.waits_for))
+        elif verdict.unwritten:
+            faults[helper.target] = "is not written yet"
+        elif not verdict.passed:
+            faults[helper.target] = "fails its own check"
+    return tuple(faults.items())
 
 
 def check(exercise_id: str, learner: Callable[..., Any]) -> bool:

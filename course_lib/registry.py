@@ -19,12 +19,48 @@ Case = dict[str, Any]
 """The keyword arguments of one call of the learner's function."""
 
 
+CATALOGUE: dict[str, str] = {
+    "softmax_axis": "softmax over the wrong axis",
+    "scale": "missing scale, or sqrt(d_model) instead of sqrt(d_head)",
+    "mask_after_softmax": "mask applied after the softmax",
+    "mask_filled_with_zero": "masked scores filled with 0",
+    "mask_triangle": "tril/triu swapped (or the mask inverted)",
+    "fully_masked_rows": "fully masked rows (uniform weights or nan)",
+    "overflow": "no max-subtraction: overflow",
+    "split_heads": "heads split by view without transpose",
+    "merge_heads": "heads merged in the wrong order",
+    "head_slices": "loop version: wrong head slice, heads concatenated in the wrong order",
+    "layer_norm_variance": "LayerNorm with unbiased variance or eps outside the sqrt",
+    "targets_not_shifted": "targets not shifted",
+    "training_mode": "dropout or training mode left on",
+}
+"""The course's catalogue of common mistakes (COURSE_DESIGN.md, "Mistakes to diagnose"). An exercise lists
+the entries that can occur in it (``Exercise.catalogue``); each is named by one or more of its mistakes
+(``Mistake.kind``), and ``python -m grader validate`` prints the coverage."""
+
+
 @dataclass(frozen=True)
 class Mistake:
     """A known wrong answer and the words that tell a learner what went wrong."""
 
     id: str
     diagnosis: str
+    kind: str | None = None
+    """The CATALOGUE entry this mistake is an instance of, if any."""
+    random_output: bool = False
+    """Recognised by its output being random (the same inputs give another result when run again), not by
+    an output of its own."""
+
+
+DROPOUT_LEFT_ON = Mistake(
+    "dropout_left_on",
+    "Your result changes from one run to the next on the same input: something random is switched on "
+    "while the module is in eval mode. Most likely dropout: `F.dropout(x, p)` drops values even in eval "
+    "mode unless you pass `training=self.training`; use an `nn.Dropout(p)` layer instead (it follows "
+    "`.eval()`), or leave dropout out, as the exercise does.",
+    kind="training_mode",
+    random_output=True,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +81,10 @@ class Exercise:
     """Library functions the answer may not call, because the exercise asks the learner to write them."""
     uses: tuple[str, ...] = ()
     """Ids of earlier exercises whose functions the learner's answer is meant to call."""
+    given: tuple[str, ...] = ()
+    """Names the answer calls that a cell of the notebook tagged "given" defines (code handed out ready)."""
+    catalogue: tuple[str, ...] = ()
+    """The CATALOGUE entries that can occur in this exercise; each must be named by one of its mistakes."""
     probe: Callable[[Any], Any] | None = None
     judge: Callable[[Any], str | None] | None = None
     """For an exercise with no single right output (a trained model): ``probe(learner)`` measures it (run

@@ -16,13 +16,13 @@ import nbformat
 import numpy as np
 
 from course_lib import casefile
-from course_lib.checking import evaluate
-from course_lib.registry import Exercise, lesson_exercises
+from course_lib.checking import evaluate, mistake_of
+from course_lib.registry import CATALOGUE, Exercise, lesson_exercises
 from grader.autograde import GradingSettings, Submission
 from grader.batch import grade_batch
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
-from grader.mistakes import mistakes_for
+from grader.mistakes import mistake_variants
 from grader.paths import NOTEBOOKS, lessons, solution_notebook
 from grader.reference import reference_for
 
@@ -33,8 +33,14 @@ def _stub(**_inputs):
 
 def exercise_problems(exercise: Exercise) -> list[str]:
     """Reference passes, stub fails, each known mistake is diagnosed as itself: visible and fresh cases."""
+    return exercise_report(exercise)[0]
+
+
+def exercise_report(exercise: Exercise) -> tuple[list[str], dict[str, str]]:
+    """The exercise's problems, and for each known mistake how its check fares: "caught and named", or
+    what goes wrong (every implementation of it, on the visible and on fresh hidden cases)."""
     if exercise.judge is not None:
-        return []  # no reference object to judge here; grading the solution notebook covers it
+        return [], {}  # no reference object to judge here; grading the solution notebook covers it
     problems = []
     suites = {
         "visible": casefile.load(exercise.lesson)[exercise.id],
@@ -46,17 +52,48 @@ def exercise_problems(exercise: Exercise) -> list[str]:
             problems.append(f"{exercise.id}: the reference fails its {suite} cases: {verdict.message}")
         if evaluate(exercise, _stub, cases).passed:
             problems.append(f"{exercise.id}: a stub passes the {suite} cases")
-    for mistake_id, wrong in mistakes_for(exercise.id).items():
-        with np.errstate(all="ignore"):
-            verdict = evaluate(exercise, wrong, suites["visible"])
-        if verdict.passed:
-            problems.append(f"{exercise.id}: mistake {mistake_id!r} passes the visible cases")
-        elif verdict.mistake_id != mistake_id:
-            problems.append(
-                f"{exercise.id}: mistake {mistake_id!r} is caught but not named; the learner reads: "
-                f"{verdict.message}"
-            )
-    return problems
+    outcomes = {mistake.id: "caught and named" for mistake in exercise.mistakes}
+    for key, wrong in mistake_variants(exercise.id).items():
+        mistake_id = mistake_of(key)
+        for suite, cases in suites.items():
+            with np.errstate(all="ignore"):
+                verdict = evaluate(exercise, wrong, cases)
+            if verdict.passed:
+                problems.append(f"{exercise.id}: mistake {key!r} passes the {suite} cases")
+                outcomes[mistake_id] = f"NOT CAUGHT on the {suite} cases"
+            elif verdict.mistake_id != mistake_id and suite == "visible":
+                problems.append(
+                    f"{exercise.id}: mistake {key!r} is caught but not named; the learner reads: "
+                    f"{verdict.message}"
+                )
+                outcomes[mistake_id] = "caught, NOT NAMED"
+    return problems, outcomes
+
+
+def uncovered_catalogue(exercise: Exercise) -> list[str]:
+    """A problem for each catalogue entry the exercise says can occur that none of its mistakes names."""
+    kinds = {mistake.kind for mistake in exercise.mistakes}
+    return [
+        f"{exercise.id}: no mistake names {CATALOGUE[kind]!r}, which can occur in it"
+        for kind in exercise.catalogue
+        if kind not in kinds
+    ]
+
+
+def coverage_lines(exercise: Exercise, outcomes: dict[str, str]) -> list[str]:
+    """The catalogue of common mistakes against ``exercise``: each entry that can occur in it, the
+    mistakes that name it and how their checks fare; then its other known mistakes."""
+    if exercise.judge is not None:
+        return [f"{exercise.id} (`{exercise.target}`): judged by a measurement, no mistakes to name"]
+    lines = [f"{exercise.id} (`{exercise.target}`):"]
+    for kind in exercise.catalogue:
+        naming = [mistake.id for mistake in exercise.mistakes if mistake.kind == kind]
+        status = "; ".join(f"{mistake_id}: {outcomes[mistake_id]}" for mistake_id in naming)
+        lines.append(f"    {CATALOGUE[kind]:<60} {status or 'NO MISTAKE NAMES IT'}")
+    others = [mistake.id for mistake in exercise.mistakes if mistake.kind not in exercise.catalogue]
+    if others:
+        lines.append("    other mistakes: " + "; ".join(f"{m}: {outcomes[m]}" for m in others))
+    return lines
 
 
 def errors_outside_tests(notebook_path: Path) -> list[str]:
@@ -116,8 +153,11 @@ def validate(selected: list[str] | None = None) -> int:
         print(f"validating {lesson}")
         lesson_found = lesson_problems(lesson)
         if not lesson_found:
+            print("  the catalogue of common mistakes, exercise by exercise:")
             for exercise in lesson_exercises(lesson):
-                lesson_found += exercise_problems(exercise)
+                exercise_found, outcomes = exercise_report(exercise)
+                lesson_found += exercise_found + uncovered_catalogue(exercise)
+                print("\n".join(f"    {line}" for line in coverage_lines(exercise, outcomes)))
             with tempfile.TemporaryDirectory(prefix="attention-validate-") as scratch:
                 lesson_found += graded_problems(lesson, Path(scratch))
         for problem in lesson_found:

@@ -19,7 +19,7 @@ import json
 import math
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -132,29 +132,74 @@ def verify_with_correct_helpers(
     sandbox: Sandbox,
     folder: Path,
 ) -> dict[str, Verification]:
-    """Re-record ``exercise_ids`` in a fresh sandboxed process, with their helpers replaced by references."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lesson_cases.write_inputs(folder)
+    """Re-record ``exercise_ids`` in fresh sandboxed processes, with their helpers replaced by references:
+    one process per group of exercises none of which calls another (a Block re-recorded beside the GPT that
+    calls it would be the grader's Block)."""
     solution = nbformat.read(solution_notebook(lesson), as_version=4)
     learner_answers = answer_sources(submitted)
-    helpers = {helper for exercise_id in exercise_ids for helper in get_exercise(exercise_id).uses}
-    helper_cells = {f"answer_{helper}" for helper in helpers}
-    cells = []
-    for cell in reference_cells(solution):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
-    cells += [
-        cell.source
-        for cell in reference_cells(solution)
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
-    ]
-    imports = imports_used(reference_import_statements(solution), cells)
-    job = folder / "job.json"
-    job.write_text(json.dumps({"cells": [imports, *cells], "record": exercise_ids, "directory": str(folder)}))
-    run_sandboxed(sandbox, verification_command(job, imports), folder)
-    return {
-        exercise_id: lesson_cases.verify(get_exercise(exercise_id), folder) for exercise_id in exercise_ids
-    }
+    verified: dict[str, Verification] = {}
+    for number, group in enumerate(independent_groups(exercise_ids)):
+        job_folder = folder / f"job{number}"
+        job_folder.mkdir(parents=True, exist_ok=True)
+        lesson_cases.write_inputs(job_folder)
+        helper_cells = {f"answer_{helper}" for helper in helpers_of(group)}
+        cells = []
+        for cell in reference_cells(solution):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            cells.append(cell.source if not is_answer_cell(cell) else learner_answers.get(grade_id, ""))
+        cells += [
+            cell.source
+            for cell in reference_cells(solution)
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in helper_cells
+        ]
+        imports = imports_used(reference_import_statements(solution), cells)
+        job = job_folder / "job.json"
+        job.write_text(
+            json.dumps({"cells": [imports, *cells], "record": group, "directory": str(job_folder)})
+        )
+        run_sandboxed(sandbox, verification_command(job, imports), job_folder)
+        # The in-kernel check of an exercise re-recorded here ran it with the learner's faulty helper and
+        # deferred its verdict instead of passing it; with the grader's helper the visible cases are another
+        # computation, so failing them here contradicts nothing the notebook claimed (no tampering flag).
+        verified |= {
+            exercise_id: replace(
+                lesson_cases.verify(get_exercise(exercise_id), job_folder), visible_passed=True
+            )
+            for exercise_id in group
+        }
+    return verified
+
+
+def independent_groups(exercise_ids: list[str]) -> list[list[str]]:
+    """``exercise_ids`` in as few groups as possible where no member calls another, even indirectly."""
+    groups: list[list[str]] = []
+    for exercise_id in exercise_ids:
+        group = next(
+            (
+                group
+                for group in groups
+                if exercise_id not in helpers_of(group) and not helpers_of([exercise_id]) & set(group)
+            ),
+            None,
+        )
+        if group is None:
+            groups.append([exercise_id])
+        else:
+            group.append(exercise_id)
+    return groups
+
+
+def helpers_of(exercise_ids: list[str]) -> set[str]:
+    """The earlier exercises ``exercise_ids`` call, directly or through one another (a GPT calls Block,
+    which calls FeedForward): a correct helper that calls the learner's unwritten one is no help."""
+    found: set[str] = set()
+    waiting = [helper for exercise_id in exercise_ids for helper in get_exercise(exercise_id).uses]
+    while waiting:
+        helper = waiting.pop()
+        if helper not in found:
+            found.add(helper)
+            waiting += get_exercise(helper).uses
+    return found
 
 
 def imports_used(statements: str, cells: list[str]) -> str:

@@ -4,19 +4,20 @@ import numpy as np
 import pytest
 
 from course_lib import check
-from course_lib.checking import ExerciseFailed, evaluate
+from course_lib.checking import ExerciseFailed, evaluate, mistake_of
 from course_lib.registry import all_exercises, get_exercise
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
-from grader.mistakes import mistakes_for
+from grader.mistakes import mistake_variants
 from grader.paths import lessons
 from grader.reference import reference_for
-from grader.validate import exercise_problems
+from grader.validate import exercise_problems, uncovered_catalogue
 
 EXERCISES = all_exercises()
 COMPARED = [exercise for exercise in EXERCISES if exercise.judge is None]
 """Exercises judged by comparing outputs with a reference (not by a property, like the trained model)."""
-MISTAKES = [(exercise.id, mistake_id) for exercise in EXERCISES for mistake_id in mistakes_for(exercise.id)]
+MISTAKES = [(exercise.id, key) for exercise in EXERCISES for key in mistake_variants(exercise.id)]
+"""Every implementation of every known mistake: ``mistake_id``, or ``mistake_id/2`` for its second."""
 
 
 @pytest.mark.parametrize("lesson", lessons())
@@ -35,22 +36,30 @@ def test_check_prints_a_pass_for_the_reference(exercise, capsys):
     assert "all" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("exercise_id", "mistake_id"), MISTAKES)
-def test_check_names_each_known_mistake(exercise_id, mistake_id):
+@pytest.mark.parametrize(("exercise_id", "key"), MISTAKES)
+def test_check_names_each_known_mistake(exercise_id, key):
     exercise = get_exercise(exercise_id)
     with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as failure:
-        check(exercise_id, mistakes_for(exercise_id)[mistake_id])
-    assert exercise.mistake(mistake_id).diagnosis in str(failure.value)
+        check(exercise_id, mistake_variants(exercise_id)[key])
+    assert exercise.mistake(mistake_of(key)).diagnosis in str(failure.value)
 
 
-@pytest.mark.parametrize(("exercise_id", "mistake_id"), MISTAKES)
-def test_hidden_cases_fail_each_known_mistake(exercise_id, mistake_id):
+@pytest.mark.parametrize(("exercise_id", "key"), MISTAKES)
+def test_hidden_cases_fail_each_known_mistake(exercise_id, key):
     exercise = get_exercise(exercise_id)
     with np.errstate(all="ignore"):
         verdict = evaluate(
-            exercise, mistakes_for(exercise_id)[mistake_id], build_cases(exercise, np.random.default_rng(7))
+            exercise, mistake_variants(exercise_id)[key], build_cases(exercise, np.random.default_rng(7))
         )
     assert not verdict.passed
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.id)
+def test_the_catalogue_entries_an_exercise_lists_are_each_named_by_a_mistake(exercise):
+    assert uncovered_catalogue(exercise) == []
+    assert all(mistake.kind in (None, *exercise.catalogue) for mistake in exercise.mistakes), (
+        "a mistake of a catalogue kind the exercise does not list"
+    )
 
 
 def test_every_compared_exercise_declares_mistakes():
@@ -71,7 +80,7 @@ def test_check_points_to_a_broken_helper_the_answer_calls(capsys):
         "    return softmax(similarity_scores(queries, keys) / temperature, axis=-1) @ values\n",
         namespace,
     )
-    namespace["softmax"] = mistakes_for("softmax")["no_max_subtraction"]
+    namespace["softmax"] = mistake_variants("softmax")["no_max_subtraction"]
     with np.errstate(all="ignore"):
         assert check("soft_lookup", namespace["soft_lookup"]) is False
         assert "calls your `softmax`, which fails its own check" in capsys.readouterr().out

@@ -58,11 +58,13 @@ register(
         points=2,
         make_cases=_mask_cases,
         output="a boolean array of shape (n, n): [i, j] is True when word i may look at word j (j <= i)",
+        catalogue=("mask_triangle",),
         mistakes=(
             Mistake(
                 "upper_triangle",
                 "Your mask lets each word see the words *after* it (upper triangle) instead of before it. "
                 "Word i may look at word j when j <= i: the lower triangle, `np.tril`.",
+                kind="mask_triangle",
             ),
             Mistake(
                 "excludes_itself",
@@ -103,6 +105,16 @@ register(
         target="scaled_dot_product_attention",
         points=4,
         forbidden=("scaled_dot_product_attention",),
+        given=("softmax",),
+        catalogue=(
+            "softmax_axis",
+            "scale",
+            "mask_after_softmax",
+            "mask_filled_with_zero",
+            "mask_triangle",
+            "fully_masked_rows",
+            "overflow",
+        ),
         make_cases=_attention_cases,
         output=(
             "a tuple (output, weights): output of shape (..., n_queries, d_v) and weights of shape "
@@ -114,42 +126,64 @@ register(
                 "no_scale",
                 "You forgot the scale: divide the scores Q @ K^T by sqrt(d_k), the size of the last axis of "
                 "q and k, before the softmax.",
+                kind="scale",
             ),
             Mistake(
                 "scaled_by_d_v",
                 "You scaled by the square root of the *value* dimension. The scale belongs to the dot "
                 "products of queries with keys: use d_k = q.shape[-1].",
+                kind="scale",
             ),
             Mistake(
                 "scaled_by_d",
                 "You divided the scores by d_k itself. Divide by its square root, np.sqrt(d_k): that keeps "
                 "the spread of the scores about 1 whatever the dimension.",
+                kind="scale",
             ),
             Mistake(
                 "softmax_over_queries",
                 "The weights in each row should sum to 1 over the keys (axis=-1); yours sum to 1 over the "
                 "queries (axis=-2): softmax along the wrong axis?",
+                kind="softmax_axis",
             ),
             Mistake(
                 "mask_after_softmax",
                 "You applied the mask after the softmax, so the allowed weights no longer sum to 1. Mask the "
                 "*scores* (set forbidden ones to -np.inf) and then take the softmax.",
+                kind="mask_after_softmax",
+            ),
+            Mistake(
+                "masked_filled_with_zero",
+                "You set the masked scores to 0. A score of 0 is not 'forbidden': exp(0) = 1, so masked "
+                "keys still get weight. Set them to -np.inf, whose exp is 0: "
+                "`np.where(mask, scores, -np.inf)`.",
+                kind="mask_filled_with_zero",
+            ),
+            Mistake(
+                "fully_masked_row_nan",
+                "A row whose keys are all masked comes out as nan: its scores are all -inf, and your "
+                "softmax computes -inf - (-inf) or 0 / 0. Such a row must get all-zero weights (and a zero "
+                "output): use the `softmax` given above, which handles it.",
+                kind="fully_masked_rows",
             ),
             Mistake(
                 "large_negative_fill",
                 "You filled masked scores with a large negative number. That works until every key of a row "
                 "is masked: then all its scores are equal and the row gets uniform weights. Use -np.inf; "
                 "the given softmax turns a row of -inf into zeros.",
+                kind="fully_masked_rows",
             ),
             Mistake(
                 "unstable_softmax",
                 "Your softmax overflows when the scores are large (here q and k are shifted by +100): "
                 "exp(big) is inf. Use the stable `softmax` given above, which subtracts each row's maximum.",
+                kind="overflow",
             ),
             Mistake(
                 "mask_inverted",
                 "Your mask is inverted: True means *may attend*, so keep the scores where the mask is True "
                 "and set them to -np.inf where it is False: `np.where(mask, scores, -np.inf)`.",
+                kind="mask_triangle",
             ),
         ),
     )

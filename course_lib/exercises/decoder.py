@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.exercises.torch_support import call_function, call_module, linear_state
-from course_lib.registry import Case, Exercise, Mistake, register
+from course_lib.registry import DROPOUT_LEFT_ON, Case, Exercise, Mistake, register
 
 LESSON = "05_decoder"
 RTOL, ATOL = 1e-6, 1e-8
@@ -44,6 +44,7 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="forward(x) returns a tensor of the same shape as x: proj(gelu(fc(x)))",
+        catalogue=("training_mode",),
         mistakes=(
             Mistake(
                 "relu_instead_of_gelu",
@@ -55,6 +56,12 @@ register(
                 "There is no nonlinearity between the two linear layers, and two linear layers in a row "
                 "are just one linear layer. Apply GELU to the output of `fc` before `proj`.",
             ),
+            Mistake(
+                "gelu_tanh_approximation",
+                "You used GELU's tanh approximation. This course uses the exact GELU, PyTorch's default: "
+                '`F.gelu(x)`, without `approximate="tanh"`.',
+            ),
+            DROPOUT_LEFT_ON,
         ),
     )
 )
@@ -89,15 +96,26 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="forward(x) returns a tensor of the same shape as x, normalised over the last dimension",
+        catalogue=("layer_norm_variance",),
         mistakes=(
             Mistake(
                 "unbiased_variance",
                 "You used the unbiased variance (dividing by d_model - 1). LayerNorm divides by d_model: "
                 "`x.var(dim=-1, unbiased=False, keepdim=True)`, or `((x - mean) ** 2).mean(...)`.",
+                kind="layer_norm_variance",
             ),
             Mistake(
                 "eps_outside_sqrt",
                 "You added eps outside the square root. It belongs inside: (x - mean) / sqrt(var + eps).",
+                kind="layer_norm_variance",
+            ),
+            Mistake(
+                "std_plus_eps",
+                "You divided by `x.std(...) + eps`. Two things differ from LayerNorm there: `std` is the "
+                "unbiased standard deviation (it divides by d_model - 1; LayerNorm divides by d_model), and "
+                "eps belongs inside the square root: (x - mean) / sqrt(var + eps) with "
+                "var = ((x - mean) ** 2).mean(dim=-1, keepdim=True).",
+                kind="layer_norm_variance",
             ),
             Mistake(
                 "no_affine",
@@ -200,6 +218,8 @@ register(
         atol=ATOL,
         output="forward(x) returns (x, weights): x of the input's shape, weights (batch, n_heads, seq, seq)",
         uses=("layer_norm", "feed_forward"),
+        given=("MultiHeadAttention",),
+        catalogue=("training_mode",),
         mistakes=(
             Mistake(
                 "post_norm",
@@ -221,6 +241,18 @@ register(
                 "Your block lets a word see the future: changing the word at position t + 1 changes the "
                 "output at position t. Call the attention with causal=True.",
             ),
+            Mistake(
+                "one_norm_for_both",
+                "You used `ln1` before both sub-layers. Each has its own LayerNorm with its own learned "
+                "scale and shift: attn(ln1(x)), then mlp(ln2(x)).",
+            ),
+            Mistake(
+                "mlp_on_attention_input",
+                "Your feed-forward network reads the block's input, not the result of the attention step. "
+                "The two steps come one after the other: x = x + attn(ln1(x)), then x = x + mlp(ln2(x)) "
+                "with the *new* x.",
+            ),
+            DROPOUT_LEFT_ON,
         ),
     )
 )
@@ -273,6 +305,8 @@ register(
             "(n_layers, batch, n_heads, seq_len, seq_len)"
         ),
         uses=("decoder_block", "layer_norm"),
+        given=("MultiHeadAttention",),
+        catalogue=("training_mode",),
         mistakes=(
             Mistake(
                 "no_position_embedding",
@@ -287,16 +321,30 @@ register(
                 "positions_reversed",
                 "Your positions run backwards. The first word is position 0: `torch.arange(seq_len)`.",
             ),
+            Mistake(
+                "blocks_not_chained",
+                "Each block must read the previous block's output, but yours all read the embeddings (only "
+                "the last one's output is used): write `x, weights = block(x)` in the loop.",
+            ),
+            Mistake(
+                "softmax_on_logits",
+                "You returned probabilities (a softmax of the logits). `forward` returns the raw logits, "
+                "`self.head(...)`: the loss and the sampling take the softmax themselves.",
+            ),
+            DROPOUT_LEFT_ON,
         ),
     )
 )
 
 
 def _probability_cases(rng: np.random.Generator) -> list[Case]:
+    # The last three overflow a naive exp() at their temperature: logits / temperature passes 709.
     return [
         {"logits": rng.normal(size=(1, 3, 5)), "temperature": 1.0},
         {"logits": rng.normal(size=(2, 4, 6)) * 5, "temperature": 0.5},
-        {"logits": rng.normal(size=(3, 2, 4)) + 1000.0, "temperature": 2.0},
+        {"logits": rng.normal(size=(3, 2, 4)) + 1000.0, "temperature": 1.0},
+        {"logits": rng.normal(size=(2, 3, 5)) + 2000.0, "temperature": 2.0},
+        {"logits": rng.normal(size=(2, 2, 6)) * 3 + 500.0, "temperature": 0.3},
     ]
 
 
@@ -311,6 +359,7 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="a tensor of shape (batch, vocab_size): for each sequence, probabilities summing to 1",
+        catalogue=("softmax_axis", "overflow"),
         mistakes=(
             Mistake(
                 "first_position",
@@ -326,6 +375,25 @@ register(
                 "softmax_over_batch",
                 "Each sequence's probabilities must sum to 1 over the vocabulary (dim=-1); yours are "
                 "normalised over the batch.",
+                kind="softmax_axis",
+            ),
+            Mistake(
+                "softmax_over_positions",
+                "You took the softmax over the positions (dim=1) and then the last position. The "
+                "probabilities are over the vocabulary: take `logits[:, -1, :]` and the softmax along "
+                "dim=-1.",
+                kind="softmax_axis",
+            ),
+            Mistake(
+                "no_temperature",
+                "You ignored the temperature: divide the logits by it before the softmax.",
+            ),
+            Mistake(
+                "unstable_softmax",
+                "Your probabilities overflow for large logits (here in the hundreds or thousands, divided "
+                "by the temperature): exp() of them is inf. Use `torch.softmax(..., dim=-1)`, or subtract "
+                "the maximum first.",
+                kind="overflow",
             ),
         ),
     )

@@ -62,6 +62,7 @@ register(
         target="softmax",
         points=3,
         forbidden=("softmax", "log_softmax"),
+        catalogue=("softmax_axis", "overflow"),
         make_cases=_softmax_cases,
         output="an array of the same shape as x, float, summing to 1 along `axis`",
         mistakes=(
@@ -69,22 +70,26 @@ register(
                 "no_max_subtraction",
                 "Large inputs overflow: exp(1000) is inf in float64, and inf / inf is nan. Subtract the "
                 "maximum along `axis` (with keepdims=True) before exponentiating; it cancels out.",
+                kind="overflow",
             ),
             Mistake(
                 "global_max",
                 "You subtracted the maximum of the *whole* array. When one row's values are far below "
                 "another's, every exp(...) in that row underflows to 0 and you get 0 / 0 = nan. Subtract "
                 "each slice's own maximum: `x.max(axis=axis, keepdims=True)`.",
+                kind="overflow",
             ),
             Mistake(
                 "ignores_axis",
                 "Your softmax always normalises along the last axis, whatever `axis` says. Pass `axis` "
                 "(and keepdims=True) to both the max and the sum.",
+                kind="softmax_axis",
             ),
             Mistake(
                 "normalised_over_everything",
                 "You divided by the sum of the whole array, so only the total is 1. Each slice along "
                 "`axis` must sum to 1 on its own: `e.sum(axis=axis, keepdims=True)`.",
+                kind="softmax_axis",
             ),
         ),
     )
@@ -105,6 +110,13 @@ def _soft_lookup_cases(rng: np.random.Generator) -> list[Case]:
         {**_lookup_inputs(rng, 2, 5, 3, 4), "temperature": 0.5},
         {**_lookup_inputs(rng, 3, 6, 2, 1), "temperature": 4.0},
         {**_lookup_inputs(rng, 2, 3, 4, 2), "temperature": 0.001},
+        # scores of 1 to 3 at temperature 0.001: exp(3000) overflows unless the maximum is subtracted
+        {
+            "queries": np.array([[1.0, 2.0], [-1.0, 0.5]]),
+            "keys": np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+            "values": rng.normal(size=(3, 2)),
+            "temperature": 0.001,
+        },
     ]
 
 
@@ -115,6 +127,7 @@ register(
         target="soft_lookup",
         points=3,
         uses=("similarity_scores", "softmax"),
+        catalogue=("softmax_axis", "overflow"),
         make_cases=_soft_lookup_cases,
         output="an array of shape (n_queries, value_dim), float: one blended value per query",
         mistakes=(
@@ -127,6 +140,14 @@ register(
                 "softmax_over_queries",
                 "Your weights sum to 1 over the queries (down each column). Each query spreads its "
                 "attention over the keys, so take the softmax along the keys: axis=-1.",
+                kind="softmax_axis",
+            ),
+            Mistake(
+                "unstable_softmax",
+                "Your weights overflow at a low temperature: the scores divided by 0.001 are in the "
+                "thousands, and exp(1000) is inf. Use your `softmax` from above, which subtracts each "
+                "row's maximum first.",
+                kind="overflow",
             ),
             Mistake(
                 "no_temperature",

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.exercises.torch_support import call_function, call_module, linear_state, to_torch
-from course_lib.registry import Case, Exercise, Mistake, register
+from course_lib.registry import DROPOUT_LEFT_ON, Case, Exercise, Mistake, register
 
 LESSON = "04_multihead"
 RTOL, ATOL = 1e-6, 1e-8
@@ -33,17 +33,20 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="a tensor of shape (batch, n_heads, seq_len, d_model // n_heads)",
+        catalogue=("split_heads",),
         mistakes=(
             Mistake(
                 "view_without_transpose",
                 "You reshaped straight to (batch, n_heads, seq_len, d_head). That cuts the sequence into "
                 "pieces instead of cutting each word's vector into heads: first view as (batch, seq_len, "
                 "n_heads, d_head), then `.transpose(1, 2)`.",
+                kind="split_heads",
             ),
             Mistake(
                 "heads_not_moved",
                 "You split each vector into heads but left the heads on axis 2: the result must be "
                 "(batch, n_heads, seq_len, d_head), so `.transpose(1, 2)` after the view.",
+                kind="split_heads",
             ),
         ),
     )
@@ -67,17 +70,20 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="a tensor of shape (batch, seq_len, n_heads * d_head)",
+        catalogue=("merge_heads",),
         mistakes=(
             Mistake(
                 "reshape_without_transpose",
                 "You reshaped without moving the heads back next to d_head, which mixes words together. "
                 "Transpose to (batch, seq_len, n_heads, d_head) first: `x.transpose(1, 2)`, then reshape.",
+                kind="merge_heads",
             ),
             Mistake(
                 "heads_interleaved",
                 "Your heads are merged in the wrong order: the merged vector must hold head 0's d_head "
                 "numbers, then head 1's, and so on. Transpose to (batch, seq_len, n_heads, d_head) and "
                 "reshape; do not move d_head in front of the heads.",
+                kind="merge_heads",
             ),
         ),
     )
@@ -88,12 +94,16 @@ def _attention_state(rng: np.random.Generator, d_model: int) -> dict[str, np.nda
     return {**linear_state(rng, "qkv", d_model, 3 * d_model), **linear_state(rng, "proj", d_model, d_model)}
 
 
+OVERFLOWING = 300.0
+"""A scale for x at which the attention scores reach the thousands: exp() of them overflows float64."""
+
+
 def _mha_cases(rng: np.random.Generator) -> list[Case]:
-    def case(batch, seq_len, d_model, n_heads, causal):
+    def case(batch, seq_len, d_model, n_heads, causal, scale=1.0):
         return {
             "init": {"d_model": d_model, "n_heads": n_heads},
             "state": _attention_state(rng, d_model),
-            "inputs": {"x": rng.normal(size=(batch, seq_len, d_model)), "causal": causal},
+            "inputs": {"x": scale * rng.normal(size=(batch, seq_len, d_model)), "causal": causal},
         }
 
     return [
@@ -102,24 +112,76 @@ def _mha_cases(rng: np.random.Generator) -> list[Case]:
         case(2, 4, 8, 4, True),
         case(3, 6, 8, 2, True),
         case(1, 2, 5, 1, True),
+        case(2, 4, 8, 2, True, scale=OVERFLOWING),
     ]
 
 
+SCALE_BY_D_MODEL = Mistake(
+    "scale_by_d_model",
+    "You scaled the scores by sqrt(d_model). Each head compares vectors of length d_head, so divide by "
+    "sqrt(d_head) = sqrt(d_model // n_heads).",
+    kind="scale",
+)
+NO_SCALE = Mistake(
+    "no_scale",
+    "You forgot the scale: divide each head's scores q @ k^T by sqrt(d_head), d_head = d_model // n_heads, "
+    "before the softmax.",
+    kind="scale",
+)
+CAUSAL_MASK_UPPER = Mistake(
+    "causal_mask_upper",
+    "Your causal mask hides the past and shows the future (tril/triu swapped). Position t may see "
+    "positions <= t: mask the scores where key index > query index, e.g. "
+    "`scores.masked_fill(torch.triu(ones, diagonal=1).bool(), float('-inf'))`.",
+    kind="mask_triangle",
+)
+SOFTMAX_OVER_QUERIES = Mistake(
+    "softmax_over_queries",
+    "The weights in each row should sum to 1 over the keys (dim=-1); yours sum to 1 over the queries: "
+    "softmax along the wrong dimension?",
+    kind="softmax_axis",
+)
+UNSTABLE_SOFTMAX = Mistake(
+    "unstable_softmax",
+    "Your softmax overflows when the scores are large (here x is scaled by 300, so scores reach the "
+    "thousands and exp() of them is inf). Use `torch.softmax(scores, dim=-1)`, or subtract each row's "
+    "maximum before exponentiating.",
+    kind="overflow",
+)
+MASK_AFTER_SOFTMAX = Mistake(
+    "mask_after_softmax",
+    "You applied the causal mask after the softmax, so each row's allowed weights no longer sum to 1. "
+    "Mask the *scores* (set future ones to -inf) and then take the softmax.",
+    kind="mask_after_softmax",
+)
+MASKED_FILLED_WITH_ZERO = Mistake(
+    "masked_filled_with_zero",
+    "You filled the masked scores with 0, and exp(0) = 1: the future still gets weight. Fill them with "
+    "`float('-inf')`.",
+    kind="mask_filled_with_zero",
+)
+
 MHA_MISTAKES = (
-    Mistake(
-        "scale_by_d_model",
-        "You scaled the scores by sqrt(d_model). Each head compares vectors of length d_head, so divide by "
-        "sqrt(d_head) = sqrt(d_model // n_heads).",
-    ),
+    SCALE_BY_D_MODEL,
+    NO_SCALE,
     Mistake(
         "split_without_transpose",
         "Your heads are split with a reshape/view but no transpose, so each 'head' holds pieces of "
         "different words. View as (batch, seq_len, n_heads, d_head), then `.transpose(1, 2)`.",
+        kind="split_heads",
     ),
     Mistake(
         "merge_without_transpose",
         "You merged the heads with a reshape but no transpose, so the merged vectors mix different words. "
         "Transpose back to (batch, seq_len, n_heads, d_head) before reshaping.",
+        kind="merge_heads",
+    ),
+    Mistake(
+        "merge_heads_interleaved",
+        "Your heads are merged in the wrong order: the merged vector must hold head 0's d_head numbers, "
+        "then head 1's, and so on, as `self.proj` expects. Transpose to (batch, seq_len, n_heads, d_head) "
+        "and reshape; do not move d_head in front of the heads.",
+        kind="merge_heads",
     ),
     Mistake(
         "no_output_projection",
@@ -130,16 +192,20 @@ MHA_MISTAKES = (
         "With causal=True the output at position t must not depend on later positions, but yours does: the "
         "mask is not applied. Set the scores above the diagonal to -inf before the softmax.",
     ),
-    Mistake(
-        "causal_mask_upper",
-        "Your causal mask hides the past and shows the future (tril/triu swapped). Position t may see "
-        "positions <= t: mask the scores where key index > query index.",
-    ),
-    Mistake(
-        "softmax_over_queries",
-        "The weights in each row should sum to 1 over the keys (dim=-1); yours sum to 1 over the queries: "
-        "softmax along the wrong dimension?",
-    ),
+    CAUSAL_MASK_UPPER,
+    MASK_AFTER_SOFTMAX,
+    MASKED_FILLED_WITH_ZERO,
+    SOFTMAX_OVER_QUERIES,
+    UNSTABLE_SOFTMAX,
+    DROPOUT_LEFT_ON,
+)
+ATTENTION_CATALOGUE = (
+    "softmax_axis",
+    "scale",
+    "mask_after_softmax",
+    "mask_filled_with_zero",
+    "mask_triangle",
+    "overflow",
 )
 
 register(
@@ -158,16 +224,17 @@ register(
             "(batch, n_heads, seq_len, seq_len)"
         ),
         uses=("split_heads", "merge_heads"),
+        catalogue=(*ATTENTION_CATALOGUE, "split_heads", "merge_heads", "training_mode"),
         mistakes=MHA_MISTAKES,
     )
 )
 
 
 def _loop_cases(rng: np.random.Generator) -> list[Case]:
-    def case(batch, seq_len, d_model, n_heads, causal):
+    def case(batch, seq_len, d_model, n_heads, causal, scale=1.0):
         state = _attention_state(rng, d_model)
         return {
-            "x": rng.normal(size=(batch, seq_len, d_model)),
+            "x": scale * rng.normal(size=(batch, seq_len, d_model)),
             "qkv_weight": state["qkv.weight"],
             "qkv_bias": state["qkv.bias"],
             "proj_weight": state["proj.weight"],
@@ -176,7 +243,12 @@ def _loop_cases(rng: np.random.Generator) -> list[Case]:
             "causal": causal,
         }
 
-    return [case(1, 3, 4, 2, False), case(2, 5, 6, 3, True), case(2, 4, 8, 4, True)]
+    return [
+        case(1, 3, 4, 2, False),
+        case(2, 5, 6, 3, True),
+        case(2, 4, 8, 4, True),
+        case(1, 4, 6, 2, True, scale=OVERFLOWING),
+    ]
 
 
 register(
@@ -191,12 +263,42 @@ register(
         rtol=RTOL,
         atol=ATOL,
         output="a tensor of shape (batch, seq_len, d_model), equal to the batched module's output",
+        catalogue=(*ATTENTION_CATALOGUE, "head_slices"),
         mistakes=(
             Mistake(
                 "strided_head_slices",
                 "You gave head h every n_heads-th row of the weights. Head h owns a *contiguous* block: "
                 "rows h * d_head to (h + 1) * d_head of each of the q, k and v parts.",
+                kind="head_slices",
             ),
+            Mistake(
+                "qkv_packed_per_head",
+                "You took head h's q, k and v from one block of 3 * d_head rows, as if the weights were "
+                "packed head by head. They are packed part by part: rows 0 .. d_model - 1 are every "
+                "head's q, then come the k rows, then the v rows; head h owns rows h * d_head to "
+                "(h + 1) * d_head of each part.",
+                kind="head_slices",
+            ),
+            Mistake(
+                "heads_concatenated_interleaved",
+                "Your heads are joined in the wrong order: `torch.stack(heads, dim=-1)` and a reshape "
+                "interleave their numbers. Concatenate them one after the other, head 0 first: "
+                "`torch.cat(heads, dim=-1)`.",
+                kind="head_slices",
+            ),
+            Mistake(
+                "heads_concatenated_reversed",
+                "Your heads are joined in reverse order: head 0's output must come first. Loop over "
+                "`range(n_heads)` and `torch.cat` the outputs in that order.",
+                kind="head_slices",
+            ),
+            SCALE_BY_D_MODEL,
+            NO_SCALE,
+            CAUSAL_MASK_UPPER,
+            MASK_AFTER_SOFTMAX,
+            MASKED_FILLED_WITH_ZERO,
+            SOFTMAX_OVER_QUERIES,
+            UNSTABLE_SOFTMAX,
             Mistake(
                 "qkv_bias_forgotten",
                 "You sliced the weights correctly but left out the biases: each head's q, k and v get the "
@@ -231,9 +333,12 @@ def _run_copy_to_torch(learner: Any, case: Case) -> Any:
         raise TypeError(
             f"it should return a torch.nn.MultiheadAttention, not a {type(library_layer).__name__}"
         )
-    library_layer = library_layer.double().eval()
+    # Run at the layer's own dtype: a float32 layer (PyTorch's default) holding the copied weights is a
+    # right answer, compared at float32's precision; converting it would keep its rounded weights anyway.
+    library_layer = library_layer.eval()
     inputs = to_torch(case["inputs"])
-    x, seq_len = inputs["x"], inputs["x"].shape[1]
+    x = inputs["x"].to(library_layer.in_proj_weight.dtype)
+    seq_len = x.shape[1]
     mask = (
         torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool), diagonal=1) if inputs["causal"] else None
     )
@@ -266,6 +371,11 @@ register(
                 "biases_not_copied",
                 "You copied the weights but not the biases: copy `qkv.bias` into `in_proj_bias` and "
                 "`proj.bias` into `out_proj.bias` as well.",
+            ),
+            Mistake(
+                "out_proj_transposed",
+                "You copied the output projection's weight transposed. `nn.Linear` and `out_proj` store "
+                "their weights the same way, (out_features, in_features): copy `proj.weight` as it is.",
             ),
         ),
     )

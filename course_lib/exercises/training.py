@@ -38,17 +38,20 @@ register(
         make_cases=_batch_cases,
         call=call_function,
         output="a tuple (x, y) of integer tensors, both (len(starts), context_length); y is x shifted by one",
+        catalogue=("targets_not_shifted",),
         mistakes=(
             Mistake(
                 "targets_not_shifted",
                 "Your targets are the inputs themselves, so the model would learn to copy the current word. "
                 "The target at each position is the *next* word: y = data[start + 1 : start + 1 + "
                 "context_length].",
+                kind="targets_not_shifted",
             ),
             Mistake(
                 "shifted_the_wrong_way",
                 "Your targets are shifted backwards (the previous word). The target at each position is the "
                 "next word: y starts one step *after* x.",
+                kind="targets_not_shifted",
             ),
         ),
     )
@@ -62,7 +65,15 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
             "targets": rng.integers(0, vocab, size=(batch, seq_len)),
         }
 
-    return [case(1, 3, 5), case(2, 4, 7), case(3, 2, 6, shift=1000.0), case(2, 3, 4, spread=200.0)]
+    # shift=1000 overflows exp(); spread=2000 leaves most probabilities below float64's smallest number,
+    # so the log of a softmax is -inf there.
+    return [
+        case(1, 3, 5),
+        case(2, 4, 7),
+        case(3, 2, 6, shift=1000.0),
+        case(2, 3, 4, spread=200.0),
+        case(2, 3, 5, spread=2000.0),
+    ]
 
 
 register(
@@ -75,6 +86,7 @@ register(
         make_cases=_loss_cases,
         call=call_function,
         output="a 0-dimensional float tensor: the mean, over every position, of -log p(target)",
+        catalogue=("softmax_axis", "overflow"),
         mistakes=(
             Mistake(
                 "sum_instead_of_mean",
@@ -85,11 +97,21 @@ register(
                 "unstable_log_softmax",
                 "Your loss overflows for large logits: log(exp(x) / sum(exp(x))) computes exp(1000). Use "
                 "log p = x - logsumexp(x): `logits - torch.logsumexp(logits, dim=-1, keepdim=True)`.",
+                kind="overflow",
+            ),
+            Mistake(
+                "log_of_softmax",
+                "Your loss is inf for widely spread logits: the softmax of a logit far below the largest "
+                "is smaller than float64 can hold, it becomes 0, and log(0) = -inf. Compute the "
+                "log-probabilities directly, never as the log of a probability: "
+                "`logits - torch.logsumexp(logits, dim=-1, keepdim=True)`.",
+                kind="overflow",
             ),
             Mistake(
                 "softmax_over_positions",
                 "You normalised over the positions. The probabilities at each position are over the "
                 "vocabulary: the last dimension.",
+                kind="softmax_axis",
             ),
             Mistake(
                 "missing_minus",
@@ -169,10 +191,10 @@ register(
 
 
 def _generate_cases(rng: np.random.Generator) -> list[Case]:
-    def case(vocab, batch, prompt_len, n_new, temperature, seed, context_length):
+    def case(vocab, batch, prompt_len, n_new, temperature, seed, context_length, scale=1.0):
         return {
             "init": {"vocab_size": vocab, "context_length": context_length},
-            "state": _toy_state(rng, vocab),
+            "state": {name: scale * weight for name, weight in _toy_state(rng, vocab).items()},
             "idx": rng.integers(0, vocab, size=(batch, prompt_len)),
             "n_new_tokens": n_new,
             "temperature": temperature,
@@ -184,6 +206,8 @@ def _generate_cases(rng: np.random.Generator) -> list[Case]:
         case(9, 3, 3, 5, 0.0, 0, 4),
         case(7, 2, 2, 6, 1.0, 11, 5),
         case(7, 2, 3, 4, 0.3, 12, 8),
+        # logits in the thousands: a softmax written as exp / sum overflows, torch.softmax does not
+        case(6, 2, 2, 3, 1.0, 13, 8, scale=1000.0),
     ]
 
 
@@ -216,6 +240,17 @@ register(
             Mistake(
                 "temperature_multiplied",
                 "Divide the logits by the temperature before the softmax; you multiplied.",
+            ),
+            Mistake(
+                "always_greedy",
+                "At a temperature above 0 you still picked the most likely token. Only temperature 0 is "
+                "greedy; otherwise sample: `torch.multinomial(probabilities, 1, generator=generator)`.",
+            ),
+            Mistake(
+                "generator_not_used",
+                "Your samples do not follow the `generator` you were given, so the same seed does not give "
+                "the same text. Pass it on: `torch.multinomial(probabilities, 1, generator=generator)`.",
+                random_output=True,
             ),
         ),
     )

@@ -21,21 +21,49 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from course_lib.checking import culprit_of
+
 
 @contextmanager
 def needs_exercise(*names: str):
-    """Run a demo that uses the learner's functions; if one is not written yet, say so instead of failing."""
+    """Run a demo that uses the learner's functions (``names``); if one of them is not written yet or
+    fails, say which one and what to do, instead of showing a traceback."""
     figures_before = set(plt.get_fignums())
     try:
         yield
-    except NotImplementedError:
-        # A figure opened before the unwritten function was called would show up as empty axes.
+    except Exception as error:  # the learner's code may raise anything: explain it, keep the notebook going
+        # A figure opened before the failing function was called would show up as empty axes.
         for number in set(plt.get_fignums()) - figures_before:
             plt.close(number)
-        listed = ", ".join(f"`{name}`" for name in names)
-        print(
-            f"This cell uses {listed}. Write it in the exercise above, run its cell, then run this one again."
+        print(demo_error_text(error, names))
+
+
+def listed_names(names: Sequence[str]) -> str:
+    """`a`; `a` and `b`; `a`, `b` and `c`."""
+    quoted = [f"`{name}`" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def demo_error_text(error: BaseException, names: Sequence[str]) -> str:
+    """What a learner reads when a demo cell using ``names`` stops with ``error``."""
+    culprit = culprit_of(error, names)
+    uses = f"This cell uses {listed_names(names)}"
+    if culprit is not None and culprit not in names:
+        uses += f", which need{'s' if len(names) == 1 else ''} your `{culprit}`"
+    if culprit is None:
+        return (
+            f"{uses}, and it stopped with {type(error).__name__}: {error}. Make sure each of them passes "
+            "its check above, then run this cell again."
         )
+    if isinstance(error, NotImplementedError):
+        return (
+            f"{uses}: `{culprit}` is not written yet. Write it in its exercise above, run that cell, then "
+            "run this one again."
+        )
+    return (
+        f"{uses}: `{culprit}` raised {type(error).__name__}: {error}. Its check above says what is wrong; "
+        "fix it there, run that cell, then run this one again."
+    )
 
 
 PNG_DPI = 80
@@ -130,17 +158,8 @@ def show_text(out: widgets.Output, text: str) -> None:
     out.outputs = ({"output_type": "stream", "name": "stdout", "text": text + "\n"},)
 
 
-def _culprit(error: BaseException, uses: Sequence[str]) -> str | None:
-    """The learner function the error came from, found among the traceback's frames."""
-    frames, traceback = [], error.__traceback__
-    while traceback is not None:
-        frames.append(traceback.tb_frame.f_code.co_name)
-        traceback = traceback.tb_next
-    return next((name for name in frames if name in uses), uses[0] if len(uses) == 1 else None)
-
-
 def learner_error_text(error: BaseException, uses: Sequence[str]) -> str:
-    name = _culprit(error, uses)
+    name = culprit_of(error, uses)
     listed = f"`{name}`" if name else " or ".join(f"`{used}`" for used in uses)
     if isinstance(error, NotImplementedError):
         return f"This plot uses {listed}: write it in the exercise above and run its cell."

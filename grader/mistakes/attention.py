@@ -5,11 +5,14 @@ from functools import partial
 import numpy as np
 
 
-def _softmax(scores, axis=-1, *, stable=True):
+def _softmax(scores, axis=-1, *, stable=True, empty_rows="zeros"):
+    """``empty_rows="nan"``: what a plain ``exp / sum`` (or ``x - x.max()`` first) gives a row of -inf."""
     finite_max = np.where(np.isfinite(scores), scores, -np.inf).max(axis=axis, keepdims=True)
     shift = np.where(np.isfinite(finite_max), finite_max, 0.0) if stable else 0.0
     exps = np.exp(scores - shift)
     totals = exps.sum(axis=axis, keepdims=True)
+    if empty_rows == "nan":
+        return exps / totals
     return np.divide(exps, totals, out=np.zeros_like(exps), where=totals > 0)
 
 
@@ -26,12 +29,13 @@ def _attention(
     after=False,
     invert=False,
     stable=True,
+    empty_rows="zeros",
 ):
     d = q.shape[-1] if scale_dim == "k" else v.shape[-1]
     scores = q @ np.swapaxes(k, -1, -2) / scale(d)
     if mask is not None and not after:
         scores = np.where(~mask if invert else mask, scores, fill)
-    weights = _softmax(scores, axis=axis, stable=stable)
+    weights = _softmax(scores, axis=axis, stable=stable, empty_rows=empty_rows)
     if mask is not None and after:
         weights = weights * mask
     return weights @ v, weights
@@ -60,8 +64,14 @@ MISTAKES = {
         "scaled_by_d": partial(_attention, scale=lambda d: d),
         "softmax_over_queries": partial(_attention, axis=-2),
         "mask_after_softmax": partial(_attention, after=True),
+        "masked_filled_with_zero": partial(_attention, fill=0.0),
+        "fully_masked_row_nan": partial(_attention, empty_rows="nan"),
         "large_negative_fill": partial(_attention, fill=-1e9),
-        "unstable_softmax": partial(_attention, stable=False),
+        # a naive exp / sum gives nan on a fully masked row too; a careful one, zeros
+        "unstable_softmax": (
+            partial(_attention, stable=False, empty_rows="nan"),
+            partial(_attention, stable=False),
+        ),
         "mask_inverted": partial(_attention, invert=True),
     },
     "attention_entropy": {

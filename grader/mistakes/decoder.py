@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.mistakes.multihead import _MultiHeadAttention
+from grader.mistakes.multihead import _MultiHeadAttention, with_dropout
 
 
 class _FeedForward(nn.Module):
@@ -24,6 +24,7 @@ class _FeedForward(nn.Module):
 
 class _LayerNorm(nn.Module):
     def __init__(self, d_model, eps=1e-5, *, unbiased=False, eps_outside=False, affine=True, dim=-1):
+        # unbiased and eps_outside together: dividing by x.std(...) + eps
         super().__init__()
         self.weight, self.bias = nn.Parameter(torch.ones(d_model)), nn.Parameter(torch.zeros(d_model))
         self.eps, self.unbiased, self.eps_outside, self.affine, self.dim = (
@@ -58,6 +59,8 @@ def _positions(n_positions, d_model, *, swap=False, odd_own=False, halves=False)
 
 class _Block(nn.Module):
     def __init__(self, d_model, n_heads, d_hidden, *, style="pre", causal=True):
+        # style: "pre" (right), "post", "no_residual", "residual_after_norm", "one_norm" (ln1 twice),
+        # "parallel" (the feed-forward reads the block's input, not the attended x)
         super().__init__()
         self.ln1, self.attn = _LayerNorm(d_model), _MultiHeadAttention(d_model, n_heads)
         self.ln2, self.mlp = _LayerNorm(d_model), _FeedForward(d_model, d_hidden)
@@ -75,8 +78,11 @@ class _Block(nn.Module):
         if self.style == "residual_after_norm":
             x = self.ln1(x) + attended
             return self.ln2(x) + self.mlp(self.ln2(x)), weights
+        if self.style == "parallel":
+            return x + attended + self.mlp(self.ln2(x)), weights
         x = x + attended
-        return x + self.mlp(self.ln2(x)), weights
+        second_norm = self.ln1 if self.style == "one_norm" else self.ln2
+        return x + self.mlp(second_norm(x)), weights
 
 
 class _GPT(nn.Module):
@@ -91,6 +97,8 @@ class _GPT(nn.Module):
         *,
         positions="ok",
         final_norm=True,
+        chained=True,
+        probabilities=False,
     ):
         super().__init__()
         self.token_embedding = nn.Embedding(vocab_size, d_model)
@@ -99,6 +107,7 @@ class _GPT(nn.Module):
         self.ln_f = _LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.positions, self.final_norm = positions, final_norm
+        self.chained, self.probabilities = chained, probabilities
 
     def forward(self, idx):
         seq_len = idx.shape[1]
@@ -107,31 +116,43 @@ class _GPT(nn.Module):
             x = x + self.position_embedding(torch.arange(seq_len))
         elif self.positions == "reversed":
             x = x + self.position_embedding(torch.arange(seq_len).flip(0))
-        maps = []
+        maps, embedded = [], x
         for block in self.blocks:
-            x, weights = block(x)
+            x, weights = block(x if self.chained else embedded)
             maps.append(weights)
         if self.final_norm:
             x = self.ln_f(x)
-        return self.head(x), torch.stack(maps)
+        logits = self.head(x)
+        return (torch.softmax(logits, dim=-1) if self.probabilities else logits), torch.stack(maps)
 
 
-def _next_probabilities(logits, temperature, *, position=-1, multiply=False, dim=-1):
+def _next_probabilities(
+    logits, temperature, *, position=-1, multiply=False, dim=-1, use_temperature=True, naive=False
+):
     last = logits[:, position, :]
-    scaled = last * temperature if multiply else last / temperature
+    scaled = (last * temperature if multiply else last / temperature) if use_temperature else last
+    if naive:
+        return scaled.exp() / scaled.exp().sum(dim=dim, keepdim=True)
     return torch.softmax(scaled, dim=dim)
+
+
+def _next_probabilities_over_positions(logits, temperature):
+    return torch.softmax(logits / temperature, dim=1)[:, -1, :]
 
 
 MISTAKES = {
     "feed_forward": {
         "relu_instead_of_gelu": partial(_FeedForward, activation=F.relu),
         "no_activation": partial(_FeedForward, activation=lambda x: x),
+        "gelu_tanh_approximation": partial(_FeedForward, activation=partial(F.gelu, approximate="tanh")),
+        "dropout_left_on": with_dropout(_FeedForward),
     },
     "layer_norm": {
         "unbiased_variance": partial(_LayerNorm, unbiased=True),
         "eps_outside_sqrt": partial(_LayerNorm, eps_outside=True),
         "no_affine": partial(_LayerNorm, affine=False),
         "normalised_over_sequence": partial(_LayerNorm, dim=-2),
+        "std_plus_eps": partial(_LayerNorm, unbiased=True, eps_outside=True),
     },
     "sinusoidal_positions": {
         "sin_cos_swapped": partial(_positions, swap=True),
@@ -143,15 +164,24 @@ MISTAKES = {
         "no_residual": partial(_Block, style="no_residual"),
         "residual_after_norm": partial(_Block, style="residual_after_norm"),
         "not_causal": partial(_Block, causal=False),
+        "one_norm_for_both": partial(_Block, style="one_norm"),
+        "mlp_on_attention_input": partial(_Block, style="parallel"),
+        "dropout_left_on": with_dropout(_Block),
     },
     "gpt": {
         "no_position_embedding": partial(_GPT, positions="none"),
         "no_final_norm": partial(_GPT, final_norm=False),
         "positions_reversed": partial(_GPT, positions="reversed"),
+        "blocks_not_chained": partial(_GPT, chained=False),
+        "softmax_on_logits": partial(_GPT, probabilities=True),
+        "dropout_left_on": with_dropout(_GPT),
     },
     "next_token_probabilities": {
         "first_position": partial(_next_probabilities, position=0),
         "temperature_multiplied": partial(_next_probabilities, multiply=True),
         "softmax_over_batch": partial(_next_probabilities, dim=0),
+        "softmax_over_positions": _next_probabilities_over_positions,
+        "no_temperature": partial(_next_probabilities, use_temperature=False),
+        "unstable_softmax": partial(_next_probabilities, naive=True),
     },
 }

@@ -19,8 +19,8 @@ def _cosine_scores(queries, keys):
     return unit(queries) @ unit(keys).T
 
 
-def _soft_lookup(queries, keys, values, temperature, *, scale=lambda s, t: s / t, axis=-1):
-    return _softmax(scale(queries @ keys.T, temperature), axis=axis) @ values
+def _soft_lookup(queries, keys, values, temperature, *, scale=lambda s, t: s / t, axis=-1, shift="slice"):
+    return _softmax(scale(queries @ keys.T, temperature), axis=axis, shift=shift) @ values
 
 
 def _hard_lookup(queries, keys, values, *, pick=np.argmax, axis=-1):
@@ -42,6 +42,7 @@ MISTAKES = {
         "temperature_multiplied": partial(_soft_lookup, scale=lambda s, t: s * t),
         "softmax_over_queries": partial(_soft_lookup, axis=0),
         "no_temperature": partial(_soft_lookup, scale=lambda s, t: s),
+        "unstable_softmax": partial(_soft_lookup, shift=None),
     },
     "hard_lookup": {
         "argmax_over_queries": partial(_hard_lookup, axis=0),

@@ -18,6 +18,7 @@ import re
 import nbformat
 import pytest
 
+from course_lib.registry import get_exercise
 from tests.browser.server import SOLUTIONS_DIR, browser_skip_reason, lessons
 
 if reason := browser_skip_reason():
@@ -175,7 +176,7 @@ def test_released_lesson_fails_only_in_graded_checks(lesson, lab_server, page, a
         errors = shown(index, RED_MIME)
         assert errors, f"graded cell {index} shows no error although nothing is written: {cells[index]}"
         exercise = CHECK_CALL.search(notebook.cells[index].source)
-        diagnosis = f"✘ {exercise.group(1) if exercise else ''}"
+        diagnosis = f"✘ {get_exercise(exercise.group(1)).target if exercise else ''}"
         assert errors[0].lstrip().startswith(diagnosis) and "Traceback" not in errors[0], (
             f"graded cell {index} fails for another reason than its check:\n{errors[0][-1500:]}"
         )

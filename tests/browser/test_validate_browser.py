@@ -17,6 +17,7 @@ import shutil
 import nbformat
 import pytest
 
+from course_lib.registry import get_exercise
 from tests.browser.server import NOTEBOOKS_DIR, SOLUTIONS_DIR, browser_skip_reason, lessons
 
 if reason := browser_skip_reason():
@@ -93,6 +94,6 @@ def test_validate_names_every_failing_check_of_the_released_notebook(lab_server,
     reported = [exercise for source in sources for exercise in CHECK_CALL.findall(source)]
     assert reported == exercises, f"Validate reports failing checks {reported}, the lesson has {exercises}"
     for exercise, error in zip(exercises, errors, strict=True):
-        assert f"✘ {exercise}:" in error and "not written yet" in error, (
+        assert f"✘ {get_exercise(exercise).target}:" in error and "not written yet" in error, (
             f"Validate shows for {exercise}: {error!r}"
         )

@@ -40,6 +40,8 @@ register(
         points=3,
         make_cases=_cross_attention_cases,
         call=call_function,
+        catalogue=("softmax_axis", "scale"),
+        given=("attention",),
         rtol=1e-6,
         atol=1e-8,
         output=(
@@ -68,16 +70,19 @@ register(
                 "scale_by_d_target",
                 "You divided the scores by the square root of x_target's width. A score is the dot product "
                 "of a query and a key, vectors of length d_k: divide by sqrt(d_k), w_q.shape[1].",
+                kind="scale",
             ),
             Mistake(
                 "scale_by_d_v",
                 "You divided the scores by sqrt(d_v), the width of the values. Scale by the length of the "
                 "vectors being compared, the queries and keys: sqrt(d_k), w_q.shape[1].",
+                kind="scale",
             ),
             Mistake(
                 "softmax_over_targets",
                 "The weights in each row should sum to 1 over the source words (dim=-1); yours sum to 1 "
                 "over the target words: softmax along the wrong dimension?",
+                kind="softmax_axis",
             ),
         ),
     )

@@ -48,8 +48,8 @@ register(
         mistakes=(
             Mistake(
                 "relu_instead_of_gelu",
-                "You used ReLU. This course's feed-forward network uses GELU, as GPT-2 does: "
-                "`torch.nn.functional.gelu`.",
+                "You used ReLU. This course's feed-forward network uses GELU (GPT-2 used it too, in its "
+                "tanh approximation; here the exact form): `torch.nn.functional.gelu(x)`.",
             ),
             Mistake(
                 "no_activation",

@@ -82,6 +82,11 @@ class LessonCases:
         )
 
 
+def recorded_outputs_of(folder: Path, exercise_id: str) -> bool:
+    """Whether the kernel recorded anything for ``exercise_id`` in ``folder``."""
+    return (folder / f"{exercise_id}.npz").is_file()
+
+
 def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output | str | None]:
     """What the sandbox recorded for each case: a tuple of arrays, an error message, or None."""
     arrays_file, errors_file = folder / f"{exercise_id}.npz", folder / f"{exercise_id}.errors.json"

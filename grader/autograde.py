@@ -227,6 +227,10 @@ def grade_one(
         message = messages.get(
             exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
         )
+        if verification.passed and verification.correct_helpers:
+            # The notebook's own check said it could not judge; the grader could, with correct helpers.
+            listed = " and ".join(f"`{name}`" for name in verification.correct_helpers)
+            message = f"{verification.message} (judged with a correct {listed} in place of yours)"
         if nbgrader_score > 0 and not verification.passed:
             message = verification.message
             course.override_score(lesson, student, exercise.test_cell_id, score)

@@ -19,7 +19,7 @@ import json
 import math
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -46,6 +46,8 @@ class Verification:
     """Whether the visible cases (those the in-kernel check also runs) pass here."""
     mistake_id: str | None = None
     """The registry's name for the mistake found, when the outputs match a known one."""
+    correct_helpers: tuple[str, ...] = ()
+    """The functions replaced by the grader's own for this verification (the targets of ``uses``)."""
 
 
 class LessonCases:
@@ -158,7 +160,11 @@ def verify_with_correct_helpers(
     job.write_text(json.dumps({"cells": [imports, *cells], "record": exercise_ids, "directory": str(folder)}))
     run_sandboxed(sandbox, verification_command(job, imports), folder)
     return {
-        exercise_id: lesson_cases.verify(get_exercise(exercise_id), folder) for exercise_id in exercise_ids
+        exercise_id: replace(
+            lesson_cases.verify(get_exercise(exercise_id), folder),
+            correct_helpers=tuple(get_exercise(used).target for used in get_exercise(exercise_id).uses),
+        )
+        for exercise_id in exercise_ids
     }
 
 

@@ -376,7 +376,9 @@ def test_a_deleted_helper_answer_costs_only_its_own_exercise(faults_after_first)
     scores = {exercise["exercise_id"]: exercise["score"] for exercise in result["exercises"]}
     assert scores["layer_norm"] == 0
     assert result["score"] == _full_marks("05_decoder") - get_exercise("layer_norm").points, result
-    assert "not written yet" not in _message(result, "decoder_block")
+    for dependent in ("decoder_block", "gpt"):
+        assert "not written yet" not in _message(result, dependent)
+        assert "judged with a correct `LayerNorm`" in _message(result, dependent)
     assert result["flags"] == [], result
 
 

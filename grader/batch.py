@@ -197,7 +197,9 @@ def grade_batch(
         progress = tqdm(total=len(found), initial=len(finished), unit="notebook", desc="grading")
         with progress:
             for future in as_completed(futures):
-                submission = futures[future]
+                # Dropped at once: a future holds its notebook's result (the autograded notebook, the
+                # feedback page) for as long as it is referenced, and a class has hundreds.
+                submission = futures.pop(future)
                 try:
                     graded = future.result()
                 except Exception as error:  # the worker itself was lost; its notebook is graded on a rerun

@@ -152,9 +152,9 @@ def cells_that_deleted_recordings(autograded: Path) -> list[int]:
 def _recordings_deleted_message(cells: list[int]) -> str:
     listed = ", ".join(map(str, cells))
     return (
-        f"nothing was recorded for the grader to judge: while cell {listed} of your notebook ran, it deleted "
-        "the files the grader keeps in /tmp (for example with `rm -rf /tmp/*`), this exercise's among them. "
-        "Code that clears /tmp removes what grading needs; leave /tmp alone and it is graded as usual"
+        f"the grader found none of this exercise's results: your notebook deleted the files the grader keeps "
+        f"in /tmp (while cell(s) {listed} ran, for example with `rm -rf /tmp/*`), these among them. Leave "
+        "/tmp alone and this exercise is graded as usual"
     )
 
 

@@ -11,6 +11,7 @@ import html
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -19,12 +20,19 @@ import nbformat
 
 from course_lib.check import policy_verdict
 from course_lib.registry import lesson_exercises
-from course_lib.verify import VERIFY_DIR_ENV
+from course_lib.verify import VERIFY_DIR_ENV, VERIFY_INPUTS_ENV
 from grader.course import Course, NbgraderError
+from grader.execute import RECORDINGS_DELETED
 from grader.intake import prepare
 from grader.paths import lessons
 from grader.sandbox import Limits, Sandbox, describe_isolation, die_with_parent
-from grader.verification import LessonCases, Verification, answer_sources, verify_with_correct_helpers
+from grader.verification import (
+    LessonCases,
+    Verification,
+    answer_sources,
+    recorded_outputs_of,
+    verify_with_correct_helpers,
+)
 
 
 @dataclass
@@ -71,21 +79,46 @@ class Submission:
     notebook: Path
 
 
-def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
-    """The submissions under ``folder`` and, in words, every file that does not fit the layout."""
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file under SUBMISSIONS that is not graded, and why: recorded in results.json and the report."""
+
+    path: str
+    """The file's path relative to SUBMISSIONS."""
+    reason: str
+
+
+def find_submissions(folder: Path) -> tuple[list[Submission], list[SkippedFile]]:
+    """The submissions under ``folder`` and every notebook there that does not fit the layout, with why."""
     known = set(lessons())
-    found, ignored = [], []
-    for notebook in sorted(folder.glob("*/*/*.ipynb")):
-        student_id, assignment = notebook.parent.parent.name, notebook.parent.name
-        if notebook.stem != assignment:
-            ignored.append(f"{notebook}: expected the file to be named {assignment}.ipynb")
-        elif assignment not in known:
-            ignored.append(
-                f"{notebook}: {assignment!r} is not a lesson of this course ({', '.join(sorted(known))})"
+    found, skipped = [], []
+    for notebook in sorted(folder.rglob("*.ipynb")):
+        relative = notebook.relative_to(folder)
+        # Folders starting with a dot are Jupyter's checkpoints, an LMS's or a version control's own.
+        if any(part.startswith(".") for part in relative.parts[:-1]):
+            continue
+        if len(relative.parts) != 3:
+            skipped.append(
+                SkippedFile(str(relative), "not in a <student_id>/<lesson>/ folder, so nobody's submission")
             )
-        elif not student_id.startswith("."):
+            continue
+        student_id, assignment = relative.parts[0], relative.parts[1]
+        if notebook.stem != assignment:
+            skipped.append(
+                SkippedFile(
+                    str(relative), f"in a folder for {assignment}, the notebook must be {assignment}.ipynb"
+                )
+            )
+        elif assignment not in known:
+            skipped.append(
+                SkippedFile(
+                    str(relative),
+                    f"{assignment!r} is not a lesson of this course ({', '.join(sorted(known))})",
+                )
+            )
+        else:
             found.append(Submission(student_id, assignment, notebook))
-    return found, ignored
+    return found, skipped
 
 
 def exercise_messages(autograded: Path) -> dict[str, str]:
@@ -98,12 +131,31 @@ def exercise_messages(autograded: Path) -> dict[str, str]:
             continue
         errors = [output for output in cell.outputs if output.output_type == "error"]
         if errors:
-            messages[grade_id] = f"{errors[0].ename}: {errors[0].evalue}"
+            error = errors[0]
+            # A failed check's message is the check's own words, which need no exception name in front.
+            messages[grade_id] = (
+                error.evalue if error.ename == "ExerciseFailed" else f"{error.ename}: {error.evalue}"
+            )
         else:
             messages[grade_id] = "".join(
                 output.get("text", "") for output in cell.outputs if output.output_type == "stream"
             ).strip()
     return messages
+
+
+def cells_that_deleted_recordings(autograded: Path) -> list[int]:
+    """The cells, counted from 1, during which learner code deleted the files the kernel records in."""
+    metadata = nbformat.read(autograded, as_version=4).metadata
+    return list(metadata.get("attention_grader", {}).get(RECORDINGS_DELETED, []))
+
+
+def _recordings_deleted_message(cells: list[int]) -> str:
+    listed = ", ".join(map(str, cells))
+    return (
+        f"the grader found none of this exercise's results: your notebook deleted the files the grader keeps "
+        f"in /tmp (while cell(s) {listed} ran, for example with `rm -rf /tmp/*`), these among them. Leave "
+        "/tmp alone and this exercise is graded as usual"
+    )
 
 
 @dataclass
@@ -129,13 +181,17 @@ def grade_one(
     exercises = lesson_exercises(lesson)
     result.max_score = float(sum(exercise.points for exercise in exercises))
     scratch = course_root.parent / "sandbox"
-    recorded = scratch / "recorded"
-    lesson_cases.write_inputs(recorded)
+    # Learner code can write (and so empty, with ``rm -rf /tmp/*``) only the folder the kernel records in;
+    # the inputs are read-only to it, and each cell's recordings are moved, as soon as it ends, to a folder
+    # it cannot see.
+    inputs, recording, recorded = (course_root.parent / name for name in ("inputs", "recording", "recorded"))
+    lesson_cases.write_inputs(inputs)
     course = Course(
         course_root,
-        _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings),
+        _kernel_sandbox(course_root, scratch, inputs, recording, student, lesson, settings),
         cell_timeout=settings.limits.cell_seconds,
         notebook_timeout=settings.limits.notebook_seconds,
+        recordings=(recording, recorded),
     )
     # Intake: nbgrader grades the notebook as repaired by grader/intake.py, and so does everything below.
     intake = prepare(submission.notebook, course.released(lesson))
@@ -155,6 +211,7 @@ def grade_one(
         for grade_id, (auto, manual) in course.cell_grades(lesson, student).items()
     }
     messages = exercise_messages(autograded) if autograded.exists() else {}
+    cells_that_deleted = cells_that_deleted_recordings(autograded) if autograded.exists() else []
     passed_in_notebook = {exercise.id for exercise in exercises if scores.get(exercise.test_cell_id, 0.0) > 0}
     verifications = _verify(
         lesson, exercises, submission, lesson_cases, recorded, scratch, settings, passed_in_notebook
@@ -170,10 +227,16 @@ def grade_one(
         message = messages.get(
             exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
         )
+        if verification.passed and verification.correct_helpers:
+            # The notebook's own check said it could not judge; the grader could, with correct helpers.
+            listed = " and ".join(f"`{name}`" for name in verification.correct_helpers)
+            message = f"{verification.message} (judged with a correct {listed} in place of yours)"
         if nbgrader_score > 0 and not verification.passed:
             message = verification.message
             course.override_score(lesson, student, exercise.test_cell_id, score)
-            if not verification.visible_passed:
+            if cells_that_deleted and not recorded_outputs_of(recorded, exercise.id):
+                message = _recordings_deleted_message(cells_that_deleted)
+            elif not verification.visible_passed:
                 result.flags.append(
                     f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
                     "when checked outside the notebook (possible tampering)"
@@ -188,12 +251,20 @@ def grade_one(
     return graded
 
 
-def _kernel_sandbox(course_root, scratch, recorded, student, lesson, settings: GradingSettings) -> dict:
+def _kernel_sandbox(
+    course_root, scratch, inputs, recording, student, lesson, settings: GradingSettings
+) -> dict:
     return {
         "sandbox_folder": str(scratch),
         "kernel_folder": str(course_root / "autograded" / student / lesson),
+        "recording_folder": str(recording),
+        "read_only_folders": str(inputs),
         "hidden_folders": os.pathsep.join(str(path) for path in settings.hidden_folders),
-        "sandbox_environment": {VERIFY_DIR_ENV: str(recorded), **_thread_limits(settings.kernel_threads)},
+        "sandbox_environment": {
+            VERIFY_DIR_ENV: str(recording),
+            VERIFY_INPUTS_ENV: str(inputs),
+            **_thread_limits(settings.kernel_threads),
+        },
         "limits": asdict(settings.limits),
     }
 
@@ -232,6 +303,13 @@ def _verify(
     return verifications
 
 
+FEEDBACK_STYLE = (
+    ".attention-message { white-space: pre-wrap; overflow-wrap: anywhere; font-family: monospace; }"
+    " .output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+)
+"""Messages wrap, on the summary and in the notebook's outputs below it, instead of running off the page."""
+
+
 def feedback_page(course: Course, result: SubmissionResult) -> str | None:
     """nbgrader's feedback page for ``result``'s notebook, graded in ``course``, with a summary of every
     exercise's points and diagnosis on top; None, and the reason in ``result.problem``, if nbgrader fails."""
@@ -242,11 +320,12 @@ def feedback_page(course: Course, result: SubmissionResult) -> str | None:
         return None
     rows = "".join(
         f"<tr><td>{html.escape(e.exercise_id)}</td><td>{e.score:g} / {e.max_score:g}</td>"
-        f"<td><pre>{html.escape(e.message)}</pre></td></tr>"
+        f'<td class="attention-message">{html.escape(e.message)}</td></tr>'
         for e in result.exercises
     )
     notes = "".join(f"<li>{html.escape(note)}</li>" for note in result.notes)
     summary = (
+        f"<style>{FEEDBACK_STYLE}</style>"
         '<section id="attention-summary" style="margin:1em;font-family:sans-serif">'
         f"<h2>{html.escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h2>"
         + (f'<p>About your notebook itself:</p><ul id="attention-notes">{notes}</ul>' if notes else "")
@@ -376,9 +455,9 @@ def autograde(
         if collected is None:
             return 2
         submissions = collected
-    found, ignored = find_submissions(submissions)
-    for line in ignored:
-        print(f"skipped {line}")
+    found, skipped = find_submissions(submissions)
+    for file in skipped:
+        print(f"skipped {submissions / file.path}: {file.reason}")
     if not found:
         print(
             f"no submissions found under {submissions} "
@@ -395,9 +474,16 @@ def autograde(
     )
     if scheduler is None:
         print(f"learner code runs in: {describe_isolation()}")
-    batch = grade_batch(found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade)
-    write_outputs(batch, out)
+    batch = grade_batch(
+        found, out, settings, workers=workers, scheduler=scheduler, regrade=regrade, check_environment=True
+    )
+    if batch.environment_problem is not None:
+        print(f"autograde: STOPPED, {batch.environment_problem}", file=sys.stderr)
+        return 4
+    write_outputs(batch, out, skipped)
     print(f"class report: {write_report(out)}")
+    for warning in batch.warnings:
+        print(warning, file=sys.stderr)
     if batch.unfinished:
         print(
             f"{len(batch.unfinished)} submission(s) could not be graded because a grading worker was lost; "

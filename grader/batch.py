@@ -11,16 +11,19 @@ graded: the same command run again rebuilds the gradebook from the journal and g
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import multiprocessing
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import nbformat
 import numpy as np
 from tqdm import tqdm
 
@@ -29,6 +32,7 @@ from grader.autograde import (
     GradedSubmission,
     GradingJob,
     GradingSettings,
+    SkippedFile,
     Submission,
     SubmissionResult,
     feedback_page,
@@ -36,6 +40,7 @@ from grader.autograde import (
     summary_line,
 )
 from grader.course import Course
+from grader.paths import ROOT, solution_notebook
 from grader.sandbox import die_with_parent
 from grader.verification import LessonCases
 
@@ -49,6 +54,10 @@ class Batch:
     unfinished: list[Submission] = field(default_factory=list)
     """Submissions whose worker was lost; a rerun grades them."""
     course_root: Path | None = None
+    environment_problem: str | None = None
+    """Why nothing was graded: the grading environment fails a lesson's own solution."""
+    warnings: list[str] = field(default_factory=list)
+    """Failures many submissions share, which point at the grading environment."""
 
 
 def fingerprint(submission: Submission) -> str:
@@ -126,39 +135,51 @@ def grade_batch(
     workers: int | None = None,
     scheduler: str | None = None,
     regrade: bool = False,
+    check_environment: bool = False,
 ) -> Batch:
-    """Grade every submission in ``found`` not graded by an earlier run of the same batch in ``out``."""
+    """Grade every submission in ``found`` not graded by an earlier run of the same batch in ``out``.
+
+    With ``check_environment``, each lesson to grade first has its solution graded in the very same
+    workers and sandbox; if one does not earn full marks, nothing is graded or written (not even the
+    journal of an earlier run is cleared) and ``Batch.environment_problem`` says why."""
     out.mkdir(parents=True, exist_ok=True)
     journal = Journal(out / JOURNAL)
-    if regrade:
-        journal.clear()
     lessons = sorted({submission.assignment for submission in found})
     template = build_template(out / "template", lessons)
-    course = fresh_course(template, out / "nbgrader")
-    earlier = journal.entries()
+    earlier = {} if regrade else journal.entries()
     fingerprints = {submission: fingerprint(submission) for submission in found}
-    finished: dict[Submission, SubmissionResult] = {}
-    for submission in found:
-        entry = earlier.get((submission.student_id, submission.assignment))
-        if entry is not None and entry["notebook_sha256"] == fingerprints[submission]:
-            course.record_grades(submission.assignment, submission.student_id, _grades_of(entry))
-            finished[submission] = result_from_dict(entry["result"])
+    resumed = {
+        submission: entry
+        for submission in found
+        if (entry := earlier.get((submission.student_id, submission.assignment))) is not None
+        and entry["notebook_sha256"] == fingerprints[submission]
+    }
     # Later lessons take longer (lesson 06 trains a model): started first, they do not keep one worker busy
     # alone at the end while the others have nothing left to do.
     pending = sorted(
-        (submission for submission in found if submission not in finished),
+        (submission for submission in found if submission not in resumed),
         key=lambda submission: submission.assignment,
         reverse=True,
     )
-    if finished:
-        print(
-            f"resuming: {len(finished)} of {len(found)} submission(s) already graded in {journal.path} "
-            "(--regrade starts over)"
-        )
     rng = np.random.default_rng()
     lesson_cases = {lesson: LessonCases(lesson, rng) for lesson in {s.assignment for s in pending}}
-    unfinished = []
     with executor(workers, scheduler) as pool:
+        if check_environment and pending:
+            problem = environment_problem(pool, lesson_cases, settings, template)
+            if problem is not None:
+                return Batch(environment_problem=problem)
+        if regrade:
+            journal.clear()
+        course = fresh_course(template, out / "nbgrader")
+        finished: dict[Submission, SubmissionResult] = {}
+        for submission, entry in resumed.items():
+            course.record_grades(submission.assignment, submission.student_id, _grades_of(entry))
+            finished[submission] = result_from_dict(entry["result"])
+        if finished:
+            print(
+                f"resuming: {len(finished)} of {len(found)} submission(s) already graded in {journal.path} "
+                "(--regrade starts over)"
+            )
         futures = {
             pool.submit(
                 grade_job,
@@ -172,11 +193,13 @@ def grade_batch(
             ): submission
             for submission in pending
         }
-        failed = 0
+        unfinished, failed, common_failures = [], 0, CommonFailures()
         progress = tqdm(total=len(found), initial=len(finished), unit="notebook", desc="grading")
         with progress:
             for future in as_completed(futures):
-                submission = futures[future]
+                # Dropped at once: a future holds its notebook's result (the autograded notebook, the
+                # feedback page) for as long as it is referenced, and a class has hundreds.
+                submission = futures.pop(future)
                 try:
                     graded = future.result()
                 except Exception as error:  # the worker itself was lost; its notebook is graded on a rerun
@@ -187,11 +210,137 @@ def grade_batch(
                 _save(graded, fingerprints[submission], out, course, journal, not settings.feedback_by_worker)
                 finished[submission] = graded.result
                 progress.write(summary_line(graded.result))
+                warning = common_failures.add(submission.assignment, graded.autograded_notebook)
+                if warning is not None:
+                    progress.write(warning)
                 failed += graded.result.problem is not None
                 progress.set_postfix(failed=failed, refresh=False)
                 progress.update()
     results = [finished[submission] for submission in found if submission in finished]
-    return Batch(results, unfinished, course.root)
+    return Batch(results, unfinished, course.root, warnings=common_failures.warnings)
+
+
+SOLUTION_CHECK_STUDENT = "solution-check"
+"""The student id a lesson's solution is graded under before the batch, to check the environment."""
+
+
+def environment_problem(
+    pool: Executor, lesson_cases: dict[str, LessonCases], settings: GradingSettings, template: Path
+) -> str | None:
+    """Each lesson's solution graded exactly as the class will be; in words, every lesson where it does not
+    earn full marks and why (the first failing cell, the error), or None when all do."""
+    futures = {
+        pool.submit(
+            grade_job,
+            GradingJob(
+                Submission(SOLUTION_CHECK_STUDENT, lesson, solution_notebook(lesson)),
+                solution_notebook(lesson).read_bytes(),
+                cases,
+                settings,
+                template,
+            ),
+        ): lesson
+        for lesson, cases in sorted(lesson_cases.items())
+    }
+    problems = []
+    for future in as_completed(futures):
+        lesson = futures[future]
+        try:
+            graded = future.result()
+        except Exception as error:  # a worker that cannot grade the solution cannot grade the class either
+            problems.append(f"{lesson}: grading its solution failed: {type(error).__name__}: {error}")
+            continue
+        result = graded.result
+        if result.score == result.max_score and not result.problem and not result.flags:
+            continue
+        lines = [f"{lesson}: its solution earns {result.score:g} of {result.max_score:g} points here"]
+        lines += [f"  {result.problem}"] if result.problem else []
+        lines += [f"  flagged: {flag}" for flag in result.flags]
+        lines += [f"  first error: {error}" for error in notebook_errors(graded.autograded_notebook)[:1]]
+        lines += [
+            f"  {e.exercise_id}: {e.score:g}/{e.max_score:g}: {_first_line(e.message)}"
+            for e in result.exercises
+            if e.score < e.max_score
+        ]
+        problems.append("\n".join(lines))
+    if not problems:
+        return None
+    return (
+        "the grading environment is broken: a lesson's own solution does not earn full marks in it, so "
+        "nothing was graded and no grade was written.\n"
+        + "\n".join(sorted(problems))
+        + "\n"
+        + _course_lib_hint(problems)
+    )
+
+
+def notebook_errors(autograded_notebook: str | None, in_tests: bool = True) -> list[str]:
+    """The errors an autograded notebook shows, first to last, as "cell N (its first line): Error: why";
+    with ``in_tests`` False, only those outside the graded test cells."""
+    if autograded_notebook is None:
+        return []
+    notebook = nbformat.reads(autograded_notebook, as_version=4)
+    return [
+        f"cell {number} ({_first_line(cell.source)!r}): {output.ename}: {_first_line(output.evalue)}"
+        for number, cell in enumerate(notebook.cells, start=1)
+        if cell.cell_type == "code" and (in_tests or not cell.metadata.get("nbgrader", {}).get("grade"))
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
+
+
+def _course_lib_hint(problems: list[str]) -> str:
+    """Where learner code imports course_lib from, which the sandbox must show: the cause seen most."""
+    spec = importlib.util.find_spec("course_lib")
+    origin = Path(spec.origin).parent if spec and spec.origin else None
+    visible = ROOT / "course_lib"
+    if origin is not None and origin.resolve() != visible.resolve():
+        return (
+            f"course_lib is imported from {origin} here, but learner code's sandbox shows only {visible} "
+            "(and the Python installation): install the course from this checkout "
+            f"(pip install -e {ROOT}) or grade from the checkout course_lib comes from."
+        )
+    if any("course_lib" in problem or "'check' is not defined" in problem for problem in problems):
+        return (
+            f"learner code imports course_lib from {visible}, which the sandbox shows read-only: check that "
+            "this Python finds it there (python -c 'import course_lib; print(course_lib.__file__)')."
+        )
+    return "run `python -m grader validate LESSON` to see each lesson's solution graded step by step."
+
+
+class CommonFailures:
+    """Errors outside the test cells that many submissions of a lesson share, cell for cell: a released
+    notebook runs without any, so the same one in most of a class points at the grading environment."""
+
+    MINIMUM = 3
+
+    def __init__(self):
+        self.graded: Counter[str] = Counter()
+        self.errors: Counter[tuple[str, str]] = Counter()
+        self.warned: set[tuple[str, str]] = set()
+        self.warnings: list[str] = []
+
+    def add(self, lesson: str, autograded_notebook: str | None) -> str | None:
+        """Count one graded submission; a loud warning the first time an error is common enough."""
+        self.graded[lesson] += 1
+        warning = None
+        for error in set(notebook_errors(autograded_notebook, in_tests=False)):
+            key = (lesson, error)
+            self.errors[key] += 1
+            count = self.errors[key]
+            if key not in self.warned and count >= self.MINIMUM and 2 * count > self.graded[lesson]:
+                self.warned.add(key)
+                warning = (
+                    f"WARNING: {count} of {self.graded[lesson]} submissions of {lesson} so far fail the same "
+                    f"way, in the same cell: {error}. The grading environment is the likely cause, not the "
+                    "learners: stop the batch (Ctrl-C; it resumes) and check it."
+                )
+                self.warnings.append(warning)
+        return warning
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _save(
@@ -234,8 +383,10 @@ def result_from_dict(data: dict) -> SubmissionResult:
     return SubmissionResult(**{**data, "exercises": exercises})
 
 
-def write_outputs(batch: Batch, out: Path) -> None:
-    """grades.csv (nbgrader's export of the gradebook) and results.json (every exercise's points and why)."""
+def write_outputs(batch: Batch, out: Path, skipped: list[SkippedFile] = ()) -> None:
+    """grades.csv (nbgrader's export of the gradebook) and results.json: every exercise's points and why,
+    then one entry per file that was not graded, ``{"skipped": path, "reason": ...}``."""
     Course(batch.course_root).export_csv(out / "grades.csv")
     document = [asdict(result) for result in batch.results]
+    document += [{"skipped": file.path, "reason": file.reason} for file in skipped]
     (out / "results.json").write_text(json.dumps(document, indent=1) + "\n")

@@ -61,10 +61,13 @@ class Course:
         kernel_sandbox: dict | None = None,
         cell_timeout: int | None = None,
         notebook_timeout: int | None = None,
+        recordings: tuple[Path, Path] | None = None,
     ):
         """``kernel_sandbox``: settings of ``grader.sandbox.SandboxedKernelManager`` to run the notebooks'
         kernels in a sandbox (None: an ordinary kernel, for the instructor's own solution notebooks).
-        ``cell_timeout``, ``notebook_timeout``: wall-clock seconds for one cell, and for all of them."""
+        ``cell_timeout``, ``notebook_timeout``: wall-clock seconds for one cell, and for all of them.
+        ``recordings``: the folder the kernel records outputs in, and the one they are kept in after each
+        cell (``grader.execute.GuardedExecute``)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.config = load_config(self.root)
@@ -72,6 +75,9 @@ class Course:
             self.config.Execute.timeout = cell_timeout
         if notebook_timeout is not None:
             self.config.GuardedExecute.notebook_timeout = notebook_timeout
+        if recordings is not None:
+            self.config.GuardedExecute.recording_folder = str(recordings[0])
+            self.config.GuardedExecute.kept_recordings_folder = str(recordings[1])
         if kernel_sandbox is not None:
             self.config.Execute.kernel_manager_class = "grader.sandbox.SandboxedKernelManager"
             for name, value in kernel_sandbox.items():

@@ -12,15 +12,17 @@ output message in the grader's memory and nbgrader's LimitOutput trims only afte
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
+from pathlib import Path
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import Integer, default
+from traitlets import Integer, Unicode, default
 
 MAX_OUTPUT_CHARS = 2_000_000
 """Characters of output kept per cell (stream text and display data; errors are always kept)."""
@@ -30,6 +32,16 @@ TRUNCATED_NOTE = (
     f"\n[output truncated by the grader: a cell keeps at most {MAX_OUTPUT_CHARS:,} characters "
     f"in {MAX_OUTPUTS:,} outputs]\n"
 )
+
+
+GARBLED_MESSAGE_ERRORS = ("Invalid Signature", "Duplicate Signature")
+"""How jupyter_client's Session rejects a message it cannot authenticate: one the kernel sent half of."""
+
+
+RECORDING_MARK = ".kept-by-the-grader"
+"""A file the grader puts in the recording folder: gone after a cell, that cell deleted the folder's files."""
+RECORDINGS_DELETED = "cells_that_deleted_recordings"
+"""The autograded notebook's metadata key (under ``attention_grader``) listing those cells, from 1."""
 
 
 class GuardedExecute(Execute):
@@ -42,13 +54,28 @@ class GuardedExecute(Execute):
         "running when they are up is interrupted, and the cells after it are not run.",
     ).tag(config=True)
 
+    recording_folder = Unicode(
+        "",
+        help="The folder the kernel records outputs in for the grader (course_lib.verify), which learner "
+        "code can write, and so also empty.",
+    ).tag(config=True)
+    kept_recordings_folder = Unicode(
+        "", help="Where each recording is moved after its cell, out of learner code's reach."
+    ).tag(config=True)
+
     fault: str | None = None
     """What stopped this notebook, with ``{cell}`` where the cell it happened in is to be named."""
 
     def preprocess(self, nb, resources=None, km=None):
         self.fault = None
         self.budget_ends = None if self.notebook_timeout is None else time.monotonic() + self.notebook_timeout
-        return super().preprocess(nb, resources, km)
+        self.cells_that_deleted_recordings: list[int] = []
+        self._mark_recording_folder()
+        nb, resources = super().preprocess(nb, resources, km)
+        if self.cells_that_deleted_recordings:
+            grader_notes = nb.metadata.setdefault("attention_grader", {})
+            grader_notes[RECORDINGS_DELETED] = self.cells_that_deleted_recordings
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         budget_left = self._budget_left()
@@ -68,6 +95,12 @@ class GuardedExecute(Execute):
             "traceback": [],
         }
         try:
+            return self._run_cell(cell, resources, index)
+        finally:
+            self._keep_recordings(index)
+
+    def _run_cell(self, cell, resources, index):
+        try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.fault = f"the kernel died while running {{cell}} ({self._exit_status()})"
@@ -79,9 +112,41 @@ class GuardedExecute(Execute):
                 "the kernel was shut down"
             )
             ename = "CellTimeoutError"
+        except ValueError as error:
+            if not str(error).startswith(GARBLED_MESSAGE_ERRORS):
+                raise
+            run_sync(self.km.shutdown_kernel)(now=True)
+            self.fault = (
+                "the kernel's messages to the grader arrived garbled while running {cell}, so the kernel was "
+                "shut down (this happens when code starts so many processes or threads that the kernel, "
+                "at the grader's process limit, cannot start its own)"
+            )
+            ename = "KernelMessagesGarbled"
         what_happened = self.fault.format(cell="this cell") + "; cells after it were not run"
         cell.outputs.append(_error(ename, what_happened))
         return cell, resources
+
+    def _mark_recording_folder(self) -> None:
+        if self.recording_folder:
+            folder = Path(self.recording_folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / RECORDING_MARK).write_text("the grader keeps its recordings here\n")
+
+    def _keep_recordings(self, index: int) -> None:
+        """Move what the cell recorded out of learner code's reach, and note the cell if it deleted the
+        folder's contents (learner code clearing ``/tmp``): recordings missing after it are then the
+        learner's own doing, not tampering."""
+        if not self.recording_folder:
+            return
+        folder, kept = Path(self.recording_folder), Path(self.kept_recordings_folder)
+        kept.mkdir(parents=True, exist_ok=True)
+        if not (folder / RECORDING_MARK).is_file():
+            self.cells_that_deleted_recordings.append(index + 1)
+            self._mark_recording_folder()
+        for path in folder.iterdir():
+            # Only regular files: a symbolic link planted there could point at the grader's own files.
+            if path.name != RECORDING_MARK and path.is_file() and not path.is_symlink():
+                os.replace(path, kept / path.name)
 
     @default("timeout_func")
     def _limit_of_this_cell(self):
@@ -107,17 +172,25 @@ class GuardedExecute(Execute):
         super().on_cell_executed(**kwargs)
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] != "error":
-            content = msg["content"]
-            self.output_chars += len(content.get("text", "")) + sum(
-                len(str(value)) for value in content.get("data", {}).values()
-            )
-            if self.output_chars > MAX_OUTPUT_CHARS or len(outs) >= MAX_OUTPUTS:
-                if not self.output_truncated:
-                    outs.append(new_output("stream", name="stderr", text=TRUNCATED_NOTE))
-                    self.output_truncated = True
-                return None
-        return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        if self.output_truncated:
+            return None
+        content = msg["content"]
+        room = MAX_OUTPUT_CHARS - self.output_chars
+        size = len(content.get("text", ""))
+        size += sum(len(str(value)) for value in content.get("data", {}).values())
+        self.output_chars += size
+        if size <= room and len(outs) < MAX_OUTPUTS:
+            return super().output(outs, msg, display_id, cell_index)
+        # Past the cap: text keeps its beginning, as much as fits, so the learner sees what the code printed.
+        kept = None
+        if msg["msg_type"] == "stream" and room > 0 and len(outs) < MAX_OUTPUTS:
+            beginning = {**msg, "content": {**content, "text": content["text"][:room]}}
+            kept = super().output(outs, beginning, display_id, cell_index)
+        outs.append(new_output("stream", name="stderr", text=TRUNCATED_NOTE))
+        self.output_truncated = True
+        return kept
 
     def _exit_status(self) -> str:
         code = run_sync(self.km.provisioner.poll)() if self.km and self.km.provisioner else None

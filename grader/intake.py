@@ -63,6 +63,7 @@ def prepare(notebook_path: Path, released_path: Path) -> Intake:
     notes: list[str] = []
     try:
         notes += _format_notes(saved_as)
+        notes += _sources_as_text(notebook)
         if notebook.nbformat_minor != CURRENT_FORMAT[1]:
             notebook = nbformat.v4.upgrade(notebook)
         repair = _Repair(_normalized(notebook), released, lesson_exercises(released_path.stem))
@@ -76,14 +77,51 @@ def prepare(notebook_path: Path, released_path: Path) -> Intake:
             unreadable=f"the grader could not check this notebook's cells ({type(error).__name__}: "
             f"{_first_line(str(error))}); please show it to your instructor",
         )
+    # nbgrader refuses a notebook that does not follow the format, with only "see the above traceback".
     try:
         nbformat.validate(notebook)
     except nbformat.ValidationError as error:
-        notes.append(
-            f"the notebook does not follow the Jupyter notebook format ({_first_line(str(error))}): "
-            "it was graded as it is"
+        return Intake(
+            None,
+            notes,
+            unreadable=f"the notebook does not follow the Jupyter notebook format ({_where(error)}: "
+            f"{error.message}); open it in Jupyter, save it and hand it in again",
         )
     return Intake(notebook, notes)
+
+
+def _sources_as_text(notebook: NotebookNode) -> list[str]:
+    """Each cell's source made text, as the format requires: a list of lines joined (as Jupyter writes
+    them, silently), a number read as its digits, anything else emptied, each of the last two with a note."""
+    notes = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        source = cell.get("source", "")
+        if isinstance(source, str):
+            continue
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            cell.source = "".join(source)
+        elif isinstance(source, int | float) and not isinstance(source, bool):
+            cell.source = repr(source)
+            notes.append(
+                f"cell {number}'s content is the number {source!r} rather than text (the file was edited "
+                f"outside Jupyter?): it was read as the text `{source!r}`"
+            )
+        else:
+            cell.source = ""
+            notes.append(
+                f"cell {number}'s content is {_shown(source)} rather than text (the file was edited outside "
+                "Jupyter?): it was read as an empty cell"
+            )
+    return notes
+
+
+def _where(error: nbformat.ValidationError) -> str:
+    """Where in the notebook a format error is, in words: "in cell 3 (outputs, 0)", or "in its metadata"."""
+    path = list(error.absolute_path)
+    if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+        inside = f" ({', '.join(map(str, path[2:]))})" if path[2:] else ""
+        return f"in cell {path[1] + 1}{inside}"
+    return f"in its {', '.join(map(str, path))}" if path else "in the notebook as a whole"
 
 
 def read_notebook(path: Path) -> tuple[NotebookNode, tuple[int, int]]:

@@ -19,6 +19,9 @@ c.GenerateFeedback.exporter_class = "grader.feedback.FeedbackExporter"
 # nbgrader's feedback shows each test cell whole, its hidden part included (nbgrader issue #917): cleared
 # here as in the released notebook, so a page never shows what the learner was not meant to see.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# GuardedExecute caps each cell's output while it arrives and says so; nbgrader's LimitOutput would then
+# cut it again at 1,000 lines and drop every output after them, that note included.
+c.LimitOutput.max_lines = -1
 # nbgrader's autograde steps, with GuardedExecute for its Execute: a kernel that dies or hangs then costs
 # only the points after it, instead of the whole notebook.
 c.Autograde.autograde_preprocessors = [

@@ -117,7 +117,10 @@ def _read_input(path: Path) -> str:
 def summarise(grades: list[dict[str, str]], results: list[dict]) -> dict:
     """Every number the page shows. Scores come from grades.csv (nbgrader's grades), but only of
     submissions listed in results.json: nbgrader's export also gives a 0 to every student who handed
-    nothing in, and those are counted as not handed in rather than as scores."""
+    nothing in, and those are counted as not handed in rather than as scores. Files autograde skipped
+    (results.json's entries with ``skipped``) are listed apart."""
+    skipped = [entry for entry in results if "skipped" in entry]
+    results = [entry for entry in results if "skipped" not in entry]
     handed_in = {(result["student_id"], result["assignment"]) for result in results}
     order = _lesson_order(grades, results)
     submissions = {
@@ -144,6 +147,7 @@ def summarise(grades: list[dict[str, str]], results: list[dict]) -> dict:
         "pass_rates": pass_rates,
         "mistakes": _mistakes(results, [entry["exercise_id"] for entry in pass_rates]),
         "flagged": _flagged(results, order),
+        "skipped": [{"file": entry["skipped"], "reason": entry["reason"]} for entry in skipped],
         "warnings": _warnings(grades, handed_in),
     }
 
@@ -284,7 +288,9 @@ def headline_lines(summary: dict) -> list[str]:
                 f"of {lesson['max_score']:g}"
             )
     if summary["flagged"]:
-        lines.append(f"{len(summary['flagged'])} submission(s) flagged: see the report's last table")
+        lines.append(f"{len(summary['flagged'])} submission(s) flagged: see the report's table of them")
+    if summary.get("skipped"):
+        lines.append(f"{len(summary['skipped'])} file(s) skipped, not graded: see the report's last table")
     return lines
 
 
@@ -412,6 +418,7 @@ def render_page(summary: dict, images: dict[str, bytes], out: Path) -> str:
             _mistakes_section(summary, images),
             _flagged_section(summary),
         ]
+    sections.append(_skipped_section(summary))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Class report: {_text(str(out))}</title><style>{STYLE}</style></head><body>"
@@ -521,6 +528,20 @@ def _flagged_section(summary: dict) -> str:
         + '<p class="note">Possible tampering (flags), notebooks that could not be graded (problem) and the '
         "grader's notes. Open the learner's feedback in feedback/&lt;student&gt;/&lt;lesson&gt;.html.</p>"
         + _table(["student", "lesson", "score", "problem", "flags", "notes"], rows)
+    )
+
+
+def _skipped_section(summary: dict) -> str:
+    title = "<h2>Skipped files</h2>"
+    if not summary.get("skipped"):
+        return title + "<p>None: every notebook in the submissions folder was graded.</p>"
+    rows = [[entry["file"], entry["reason"]] for entry in summary["skipped"]]
+    return (
+        title
+        + '<p class="note">Notebooks in the submissions folder that were not graded: nobody got points for '
+        "them. Move or rename a file to &lt;student&gt;/&lt;lesson&gt;/&lt;lesson&gt;.ipynb and grade again "
+        "to grade it.</p>"
+        + _table(["file", "why it was skipped"], rows)
     )
 
 

@@ -60,10 +60,13 @@ class Sandbox:
     hidden: list[Path] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     environment: dict[str, str] = field(default_factory=dict)
+    read_only: list[Path] = field(default_factory=list)
+    """Folders of the grader's that learner code reads but cannot change or empty (the grader's inputs)."""
 
     def __post_init__(self):
         # Resolved paths: a symbolic link on the way (pytest's "pytest-current") would not exist inside.
         self.writable = [path.resolve() for path in self.writable]
+        self.read_only = [path.resolve() for path in self.read_only]
         # A folder of the grading machine may not exist on another machine of a Dask cluster.
         self.hidden = [path.resolve() for path in self.hidden if path.exists()]
 
@@ -102,7 +105,7 @@ class Sandbox:
             path.mkdir(parents=True, exist_ok=True)
             if uid is not None:
                 _hand_over(path, uid)
-        readable = [ROOT / "course_lib", *_interpreter_folders()]
+        readable = [ROOT / "course_lib", *_interpreter_folders(), *self.read_only]
         emptied = {Path("/tmp"): "1777", ROOT: "0755"} | dict.fromkeys(self.hidden, "0755")
         if uid is not None:
             emptied |= dict.fromkeys(_closed_to(uid, readable + self.writable, emptied), "0755")
@@ -303,8 +306,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     sandbox_folder = Unicode(help="writable scratch folder of this submission").tag(config=True)
     kernel_folder = Unicode(help="folder the notebook runs in (writable)").tag(config=True)
+    recording_folder = Unicode("", help="folder the kernel records outputs in (writable)").tag(config=True)
     hidden_folders = Unicode(help="os.pathsep-separated folders to hide").tag(config=True)
     sandbox_environment = Dict(help="environment variables for learner code").tag(config=True)
+    read_only_folders = Unicode(help="os.pathsep-separated folders learner code may only read").tag(
+        config=True
+    )
     limits = Dict(help="Limits fields to override").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -333,11 +340,25 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _sandbox(self) -> Sandbox:
         return Sandbox(
-            writable=[Path(self.sandbox_folder), Path(self.kernel_folder), self.socket_folder],
+            writable=[
+                Path(self.sandbox_folder),
+                Path(self.kernel_folder),
+                self.socket_folder,
+                *([Path(self.recording_folder)] if self.recording_folder else []),
+            ],
             hidden=[Path(path) for path in self.hidden_folders.split(os.pathsep) if path],
             limits=Limits(**self.limits),
             environment=dict(self.sandbox_environment),
+            read_only=[Path(path) for path in self.read_only_folders.split(os.pathsep) if path],
         )
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return self._sandbox().command(super().format_kernel_cmd(extra_arguments), Path(self.kernel_folder))
+        arguments = [*(extra_arguments or []), *KERNEL_ARGUMENTS]
+        return self._sandbox().command(super().format_kernel_cmd(arguments), Path(self.kernel_folder))
+
+
+KERNEL_ARGUMENTS = [f"--Session.copy_threshold={2**62}"]
+"""The kernel copies every message into zmq instead of handing large ones over without copying: pyzmq
+frees such buffers from a thread it starts the first time one is sent, and once learner code holds the
+process limit (a fork or thread bomb) that thread cannot start, the failure leaves a message half sent,
+and every later message on that channel arrives garbled ("Invalid Signature")."""

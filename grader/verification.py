@@ -46,6 +46,8 @@ class Verification:
     """Whether the visible cases (those the in-kernel check also runs) pass here."""
     mistake_id: str | None = None
     """The registry's name for the mistake found, when the outputs match a known one."""
+    correct_helpers: tuple[str, ...] = ()
+    """The functions replaced by the grader's own for this verification (the targets of ``uses``)."""
 
 
 class LessonCases:
@@ -80,6 +82,11 @@ class LessonCases:
         return Verification(
             exercise.id, verdict.passed, verdict.message, visible_verdict.passed, verdict.mistake_id
         )
+
+
+def recorded_outputs_of(folder: Path, exercise_id: str) -> bool:
+    """Whether the kernel recorded anything for ``exercise_id`` in ``folder``."""
+    return (folder / f"{exercise_id}.npz").is_file()
 
 
 def read_recorded(folder: Path, exercise_id: str, n_cases: int) -> list[Output | str | None]:
@@ -163,7 +170,9 @@ def verify_with_correct_helpers(
         # computation, so failing them here contradicts nothing the notebook claimed (no tampering flag).
         verified |= {
             exercise_id: replace(
-                lesson_cases.verify(get_exercise(exercise_id), job_folder), visible_passed=True
+                lesson_cases.verify(get_exercise(exercise_id), job_folder),
+                visible_passed=True,
+                correct_helpers=tuple(get_exercise(used).target for used in get_exercise(exercise_id).uses),
             )
             for exercise_id in group
         }

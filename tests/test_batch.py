@@ -6,18 +6,24 @@ All three must give the same grades; the killed-and-resumed run must grade every
 import csv
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
 from course_lib.registry import lesson_exercises
-from grader.batch import JOURNAL, Journal
+from grader.batch import JOURNAL, CommonFailures, Journal
 from grader.paths import ROOT
+from grader.sandbox import bubblewrap_works
 from tests.conftest import make_submission, run_grader, solution_answers
 
 BATCH = {
@@ -170,3 +176,76 @@ def test_an_lms_zip_is_graded_like_the_folder_it_holds(submissions, pool_grades,
     grades = _grades(out)
     for user_id, student in enumerate(students, start=100):
         assert grades[(str(user_id), lesson)] == pool_grades[0][(student, lesson)]
+
+
+# An editable install of the course pointing into a folder the sandbox hides (here: a copy of course_lib under
+# /tmp, which the sandbox replaces by its own): the grader imports it, learner code cannot.
+COURSE_LIB_ELSEWHERE = """
+import importlib.util
+import sys
+
+COPY = {copy!r}
+
+
+class CourseLibElsewhere:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "course_lib":
+            return importlib.util.spec_from_file_location(
+                name, COPY + "/__init__.py", submodule_search_locations=[COPY]
+            )
+        return None
+
+
+sys.meta_path.insert(0, CourseLibElsewhere)
+"""
+
+
+@pytest.fixture
+def course_lib_the_sandbox_hides(tmp_path):
+    copy = tmp_path / "elsewhere" / "course_lib"
+    shutil.copytree(ROOT / "course_lib", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    # sitecustomize must be visible inside the sandbox to do its harm there, so not under /tmp.
+    site = Path(tempfile.mkdtemp(prefix="attention-test-site-", dir="/var/tmp"))
+    site.chmod(0o755)  # learner code may run as a user of its own
+    (site / "sitecustomize.py").write_text(COURSE_LIB_ELSEWHERE.format(copy=str(copy)))
+    yield {"PYTHONPATH": str(site)}, copy
+    shutil.rmtree(site)
+
+
+@pytest.mark.skipif(not bubblewrap_works(), reason="needs bubblewrap: without it nothing is hidden")
+def test_a_broken_grading_environment_stops_the_batch_before_any_grade(
+    tmp_path, course_lib_the_sandbox_hides
+):
+    environment, copy = course_lib_the_sandbox_hides
+    make_submission(tmp_path / "submitted", "alice", "01_smoothing", solution_answers("01_smoothing"))
+    out = tmp_path / "out"
+    finished = run_grader("autograde", tmp_path / "submitted", "--out", out, env=environment, timeout=600)
+    assert finished.returncode == 4, finished.stdout + finished.stderr
+    said = finished.stderr
+    assert "the grading environment is broken" in said and "01_smoothing: its solution earns 0" in said, said
+    assert re.search(r"first error: cell \d+ \('.*'\): FileNotFoundError: .*/elsewhere/course_lib/", said), (
+        said
+    )
+    assert f"course_lib is imported from {copy}" in said, said
+    for written in ("grades.csv", "results.json", JOURNAL, "nbgrader", "feedback"):
+        assert not (out / written).exists(), written
+
+
+def test_many_submissions_failing_alike_outside_the_tests_are_blamed_on_the_environment():
+    failing = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from course_lib import check",
+                outputs=[
+                    nbformat.v4.new_output("error", ename="ImportError", evalue="no course_lib", traceback=[])
+                ],
+            )
+        ]
+    )
+    watch = CommonFailures()
+    warnings = [watch.add("01_smoothing", nbformat.writes(failing)) for _ in range(CommonFailures.MINIMUM)]
+    assert warnings[:-1] == [None, None] and "grading environment is the likely cause" in warnings[-1]
+    assert "cell 1 ('from course_lib import check'): ImportError: no course_lib" in warnings[-1]
+    assert watch.add("01_smoothing", nbformat.writes(failing)) is None  # said once
+    assert watch.add("02_lookup", nbformat.writes(nbformat.v4.new_notebook())) is None

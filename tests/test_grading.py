@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
+from grader.autograde import FEEDBACK_STYLE
 from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSONS = ("01_smoothing", "02_lookup", "03_qkv", "04_multihead", "05_decoder")
@@ -102,6 +103,17 @@ def test_feedback_names_the_mistake(graded):
     for student, (lesson, exercise_id, _, mistake_id) in WRONG.items():
         page = html.unescape((graded / "feedback" / student / f"{lesson}.html").read_text())
         assert get_exercise(exercise_id).mistake(mistake_id).diagnosis in page, student
+
+
+def test_feedback_shows_a_checks_message_whole_and_wrapped(graded):
+    """The summary's messages and the notebook's outputs wrap instead of running off the page, and a
+    failed check reads as the check's words, without the exception's name."""
+    for student, (lesson, _, _, _) in WRONG.items():
+        page = (graded / "feedback" / student / f"{lesson}.html").read_text()
+        assert FEEDBACK_STYLE in page and '<td class="attention-message">' in page, student
+        assert "ExerciseFailed" not in html.unescape(re.sub(r"<[^>]+>", "", page)), student
+        message = _results(graded)[(student, lesson)]["exercises"]
+        assert not any(e["message"].startswith("ExerciseFailed") for e in message), student
 
 
 def test_feedback_shows_the_visible_check_but_never_the_hidden_tests(graded):

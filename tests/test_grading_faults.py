@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,8 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.registry import lesson_exercises
-from grader.execute import MAX_OUTPUT_CHARS, TRUNCATED_NOTE
+from course_lib.registry import get_exercise, lesson_exercises
+from grader.execute import MAX_OUTPUT_CHARS, RECORDINGS_DELETED, TRUNCATED_NOTE
 from grader.paths import ROOT
 from grader.sandbox import learner_uid
 from tests.conftest import make_submission, run_grader, solution_answers
@@ -76,6 +77,9 @@ FAULTS = {
     "floods_output": ("while True:\n    print('x' * 10000)", OUT_OF_TIME_OR_MEMORY, False),
     # Prints for its whole time limit without running out of memory: the grader must not keep it all.
     "floods_output_steadily": ("while True:\n    print('x' * 1000)", OUT_OF_TIME_OR_MEMORY, False),
+    # One print far past the cap: its beginning is kept. (50 MB rather than more, so that the kernel and the
+    # grader, which receives the message whole, stay within this test's memory limits.)
+    "floods_output_at_once": ("print('x' * 50 * 2**20)", "forget the `return`", False),
 }
 GRADER_MEMORY_LIMIT_MB = 1024
 
@@ -167,15 +171,16 @@ def test_the_process_limit_stops_a_fork_bomb(graded):
     assert "raised BlockingIOError" in _message(graded["results"]["fork_bomb"], FAULTY)
 
 
-@pytest.mark.parametrize("student", ["floods_output", "floods_output_steadily"])
-def test_a_flood_of_output_is_truncated_while_it_arrives(graded, student):
+@pytest.mark.parametrize("student", ["floods_output", "floods_output_steadily", "floods_output_at_once"])
+def test_a_flood_of_output_is_truncated_while_it_arrives_and_keeps_its_beginning(graded, student):
     autograded = graded["out"] / "nbgrader" / "autograded" / student / LESSON / f"{LESSON}.ipynb"
     notebook = nbformat.read(autograded, as_version=4)
     grade_ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells]
     test_cell = notebook.cells[grade_ids.index(f"test_{FAULTY}")]
     texts = [output.get("text", "") for output in test_cell.outputs]
     assert TRUNCATED_NOTE in texts
-    assert sum(map(len, texts)) <= MAX_OUTPUT_CHARS + len(TRUNCATED_NOTE)
+    printed = "".join(text for text in texts if text != TRUNCATED_NOTE)
+    assert len(printed) == MAX_OUTPUT_CHARS and set(printed) <= {"x", "\n"}
 
 
 def test_the_grader_memory_stays_bounded_while_a_cell_prints_for_its_whole_time_limit(graded):
@@ -203,3 +208,178 @@ def test_a_notebook_past_its_total_limit_keeps_the_points_before_it(tmp_path):
     answer = cells[grade_ids.index(f"answer_{FAULTY}")]
     errors = [output.evalue for output in answer.outputs if output.output_type == "error"]
     assert f"this cell was still running after {budget} and was interrupted" in errors
+
+
+# --- Faults in a cell of the learner's own, right after the first exercise's test ----------------------
+
+FORK_BOMB = """import os, time
+forked = 0
+try:
+    for _ in range(3000):
+        if os.fork() == 0:
+            time.sleep(3)
+            os._exit(0)
+        forked += 1
+finally:
+    print('forked', forked)
+"""
+THREAD_BOMB = """import threading, time
+started = 0
+try:
+    for _ in range(3000):
+        threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+        started += 1
+finally:
+    print('started', started)
+"""
+CLEARS_TMP = (
+    "import subprocess\nsubprocess.run('rm -rf /tmp/* /tmp/.[!.]*', shell=True)\nprint('cleared /tmp')"
+)
+# student: (lesson, the code of the cell added after the first test, what that cell must show)
+ADDED_CELL_FAULTS = {
+    "fork_bomb_01": ("01_smoothing", FORK_BOMB, "BlockingIOError"),
+    "thread_bomb_01": ("01_smoothing", THREAD_BOMB, "can't start new thread"),
+    "fork_bomb_05": ("05_decoder", FORK_BOMB, "BlockingIOError"),
+    "thread_bomb_05": ("05_decoder", THREAD_BOMB, "can't start new thread"),
+    "clears_tmp_01": ("01_smoothing", CLEARS_TMP, "cleared /tmp"),
+    "clears_tmp_05": ("05_decoder", CLEARS_TMP, "cleared /tmp"),
+}
+# Files that are not graded: a second notebook in a learner's lesson folder, one outside any student's.
+SKIPPED = {
+    "honest_05/05_decoder/05_decoder (1).ipynb": "the notebook must be 05_decoder.ipynb",
+    "stray.ipynb": "not in a <student_id>/<lesson>/ folder",
+}
+BATCH_LIMITS = ["--cell-seconds", str(CELL_SECONDS), "--notebook-seconds", "90", "--workers", "2"]
+
+
+def _first_test_index(notebook, lesson: str) -> int:
+    first = lesson_exercises(lesson)[0]
+    grade_ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells]
+    return grade_ids.index(first.test_cell_id)
+
+
+def _with_cell_after_first_test(folder: Path, student: str, lesson: str, code: str) -> None:
+    path = make_submission(folder, student, lesson, solution_answers(lesson))
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(_first_test_index(notebook, lesson) + 1, nbformat.v4.new_code_cell(code))
+    nbformat.write(notebook, path)
+
+
+def _with_layer_norm_deleted(folder: Path) -> None:
+    path = make_submission(folder, "deletes_layer_norm", "05_decoder", solution_answers("05_decoder"))
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") != "answer_layer_norm"
+    ]
+    nbformat.write(notebook, path)
+
+
+def _with_numeric_source(folder: Path) -> None:
+    """A cell after the first test whose source is a number: the file is JSON, but not a valid notebook."""
+    path = make_submission(folder, "numeric_source", LESSON, solution_answers(LESSON))
+    document = json.loads(path.read_text())
+    index = _first_test_index(nbformat.read(path, as_version=4), LESSON) + 1
+    document["cells"].insert(
+        index,
+        {
+            "cell_type": "code",
+            "id": "numeric",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": 42,
+        },
+    )
+    path.write_text(json.dumps(document))
+
+
+@pytest.fixture(scope="module")
+def faults_after_first(tmp_path_factory):
+    submissions, out = tmp_path_factory.mktemp("submitted"), tmp_path_factory.mktemp("out")
+    make_submission(submissions, "honest_05", "05_decoder", solution_answers("05_decoder"))
+    for student, (lesson, code, _) in ADDED_CELL_FAULTS.items():
+        _with_cell_after_first_test(submissions, student, lesson, code)
+    _with_layer_norm_deleted(submissions)
+    _with_numeric_source(submissions)
+    for misplaced in SKIPPED:
+        shutil.copyfile(
+            submissions / "honest_05" / "05_decoder" / "05_decoder.ipynb", submissions / misplaced
+        )
+    finished = run_grader("autograde", submissions, "--out", out, *BATCH_LIMITS, timeout=900)
+    assert finished.returncode == 0, finished.stdout[-5000:] + finished.stderr[-5000:]
+    document = json.loads((out / "results.json").read_text())
+    results = {entry["student_id"]: entry for entry in document if "skipped" not in entry}
+    skipped = {entry["skipped"]: entry["reason"] for entry in document if "skipped" in entry}
+    return {"out": out, "results": results, "skipped": skipped, "log": finished.stdout}
+
+
+def _full_marks(lesson: str) -> float:
+    return float(sum(exercise.points for exercise in lesson_exercises(lesson)))
+
+
+def _added_cell_outputs(out: Path, student: str, lesson: str) -> str:
+    autograded = out / "nbgrader" / "autograded" / student / lesson / f"{lesson}.ipynb"
+    notebook = nbformat.read(autograded, as_version=4)
+    cell = notebook.cells[_first_test_index(notebook, lesson) + 1]
+    return "".join(
+        output.get("text", "") + output.get("ename", "") + output.get("evalue", "") for output in cell.outputs
+    )
+
+
+def test_the_honest_decoder_gets_full_marks(faults_after_first):
+    result = faults_after_first["results"]["honest_05"]
+    assert result["score"] == _full_marks("05_decoder") and result["flags"] == [], result
+
+
+@pytest.mark.parametrize("student", ADDED_CELL_FAULTS)
+def test_a_fault_after_the_first_exercise_keeps_its_points_and_shows_in_its_cell(faults_after_first, student):
+    """Bounded bombs leave the kernel able to talk to the grader (they used to garble its messages and
+    zero the notebook); clearing /tmp no longer deletes what the grader recorded or reads."""
+    lesson, _, shown = ADDED_CELL_FAULTS[student]
+    result = faults_after_first["results"][student]
+    first = lesson_exercises(lesson)[0]
+    assert result["problem"] is None and result["flags"] == [], result
+    assert result["exercises"][0]["score"] == first.points, result
+    # Nothing after the fault is the grader's loss: the cells after it run on.
+    assert result["score"] == _full_marks(lesson), result
+    assert shown in _added_cell_outputs(faults_after_first["out"], student, lesson)
+
+
+@pytest.mark.parametrize(
+    "student", [student for student in ADDED_CELL_FAULTS if student.startswith("clears_tmp")]
+)
+def test_clearing_tmp_shows_no_grader_path(faults_after_first, student):
+    result = faults_after_first["results"][student]
+    assert not any("attention-grading" in exercise["message"] for exercise in result["exercises"]), result
+    lesson = ADDED_CELL_FAULTS[student][0]
+    autograded = faults_after_first["out"] / "nbgrader" / "autograded" / student / lesson / f"{lesson}.ipynb"
+    notebook = nbformat.read(autograded, as_version=4)
+    noticed = notebook.metadata["attention_grader"][RECORDINGS_DELETED]
+    assert noticed == [_first_test_index(notebook, lesson) + 2]  # the added cell, counted from 1
+
+
+def test_a_cell_whose_source_is_a_number_is_read_as_text_and_graded(faults_after_first):
+    result = faults_after_first["results"]["numeric_source"]
+    assert result["problem"] is None and result["score"] == _full_marks(LESSON), result
+    assert any("the number 42 rather than text" in note for note in result["notes"]), result
+
+
+def test_a_deleted_helper_answer_costs_only_its_own_exercise(faults_after_first):
+    result = faults_after_first["results"]["deletes_layer_norm"]
+    scores = {exercise["exercise_id"]: exercise["score"] for exercise in result["exercises"]}
+    assert scores["layer_norm"] == 0
+    assert result["score"] == _full_marks("05_decoder") - get_exercise("layer_norm").points, result
+    for dependent in ("decoder_block", "gpt"):
+        assert "not written yet" not in _message(result, dependent)
+        assert "judged with a correct `LayerNorm`" in _message(result, dependent)
+    assert result["flags"] == [], result
+
+
+def test_every_skipped_file_is_recorded_with_its_reason(faults_after_first):
+    assert set(faults_after_first["skipped"]) == set(SKIPPED)
+    for path, reason in SKIPPED.items():
+        assert reason in faults_after_first["skipped"][path]
+    page = (faults_after_first["out"] / "report" / "index.html").read_text()
+    assert "stray.ipynb" in page and "05_decoder (1).ipynb" in page

@@ -294,3 +294,17 @@ def test_a_submission_missing_from_grades_csv_is_warned_about(tmp_path):
         "alice / 01_smoothing is in results.json but not in grades.csv"
         in (out / "report" / "index.html").read_text()
     )
+
+
+def test_skipped_files_are_listed_apart_and_not_counted_as_submissions(tmp_path):
+    results = [_submission("alice", "01_smoothing", OUTCOMES["alice", "01_smoothing"])]
+    skipped = {"skipped": "alice/01_smoothing/copy.ipynb", "reason": "in a folder for 01_smoothing, ..."}
+    out = _write_out(tmp_path / "out", [*results, skipped], _grades_rows(results))
+    run = _report(out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 file(s) skipped" in run.stdout
+    summary = _summary(out)
+    assert summary["submissions"] == 1
+    assert summary["skipped"] == [{"file": skipped["skipped"], "reason": skipped["reason"]}]
+    page = (out / "report" / "index.html").read_text()
+    assert "Skipped files" in page and _escaped(skipped["skipped"]) in page

@@ -78,6 +78,8 @@ def heldout_pairs(category: str) -> list[tuple[str, str]]:
 class Sentence:
     words: tuple[str, ...]
     category: str
+    action: str = ""
+    setting: str = ""
 
     @property
     def prompt(self) -> tuple[str, ...]:
@@ -129,7 +131,7 @@ def make_corpus(seed: int = 0) -> Corpus:
     def sentence(name: str, category: str, action: str, setting: str, filler: str) -> Sentence:
         situation = f"{action} {setting} {filler}".split()
         feeling = rng.choice(FEELINGS[category])
-        return Sentence((name, *situation, ",", "feeling", feeling, "."), category)
+        return Sentence((name, *situation, ",", "feeling", feeling, "."), category, action, setting)
 
     train, heldout = [], []
     for category in FEELINGS:
@@ -149,17 +151,22 @@ def make_corpus(seed: int = 0) -> Corpus:
     return Corpus(tuple(vocabulary), tuple(train), tuple(heldout))
 
 
+def by_prompt_length(sentences: Sequence[Sentence]) -> dict[int, list[int]]:
+    """The indices of ``sentences`` grouped by the length of their prompts, to batch them without padding."""
+    groups: dict[int, list[int]] = {}
+    for index, sentence in enumerate(sentences):
+        groups.setdefault(len(sentence.prompt), []).append(index)
+    return groups
+
+
 def predict_heldout(predict_next: Callable[[list[list[int]]], list[int]], corpus: Corpus) -> list[int]:
     """``predict_next``'s next token after every held-out prompt, in the order of ``corpus.heldout``.
 
     ``predict_next`` takes a batch of prompts *of equal length* (token ids) and returns one predicted token
     id per prompt; prompts are grouped by length so no padding is needed.
     """
-    by_length: dict[int, list[int]] = {}
-    for index, sentence in enumerate(corpus.heldout):
-        by_length.setdefault(len(sentence.prompt), []).append(index)
     predictions = [0] * len(corpus.heldout)
-    for indices in by_length.values():
+    for indices in by_prompt_length(corpus.heldout).values():
         batch = [corpus.encode(corpus.heldout[index].prompt) for index in indices]
         for index, predicted in zip(indices, predict_next(batch), strict=True):
             predictions[index] = int(predicted)

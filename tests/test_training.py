@@ -33,6 +33,12 @@ def corpus():
     return make_corpus(seed=0)
 
 
+@pytest.fixture(scope="module")
+def trained(lesson, corpus):
+    """The lesson's model, trained as the notebook trains it (seed 0)."""
+    return _train(lesson, corpus)
+
+
 def _train(lesson, corpus, *, get_batch=None, seed=0):
     """The lesson's training cell (without its measurements, which never train), with an optional broken
     piece swapped in."""
@@ -72,10 +78,10 @@ def test_no_heldout_situation_occurs_in_training(seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_part_of_a_heldout_pair_occurs_in_training_with_the_same_kind(seed):
     corpus = make_corpus(seed=seed)
-    trained = {(s.action, s.setting): s.category for s in corpus.train}
+    seen = {(s.action, s.setting): s.category for s in corpus.train}
     for sentence in corpus.heldout:
-        assert any(a == sentence.action and k == sentence.category for (a, _), k in trained.items())
-        assert any(s == sentence.setting and k == sentence.category for (_, s), k in trained.items())
+        assert any(a == sentence.action and k == sentence.category for (a, _), k in seen.items())
+        assert any(s == sentence.setting and k == sentence.category for (_, s), k in seen.items())
 
 
 def test_the_heldout_set_is_every_heldout_pair_with_every_filler_and_the_demo_prompt(corpus):
@@ -89,8 +95,8 @@ def test_the_heldout_set_is_every_heldout_pair_with_every_filler_and_the_demo_pr
     assert not any(" ".join(s.words).startswith("Sarah lies still on the bed") for s in corpus.train)
 
 
-def test_correct_code_clears_the_bar_on_heldout_compositions_and_beats_the_bigram(lesson, corpus):
-    accuracy = model_accuracy(_train(lesson, corpus), corpus)
+def test_correct_code_clears_the_bar_on_heldout_compositions_and_beats_the_bigram(trained, corpus):
+    accuracy = model_accuracy(trained, corpus)
     bigram = model_accuracy(_bigram(corpus), corpus)
     assert accuracy >= ACCURACY_BAR
     assert accuracy - bigram >= 0.5
@@ -132,8 +138,8 @@ def test_the_check_says_so_when_the_model_was_never_trained(lesson, corpus):
     assert message is not None and "has not been trained yet" in message
 
 
-def test_the_check_passes_a_trained_model(lesson, corpus):
-    assert _check_message(_train(lesson, corpus)) is None
+def test_the_check_passes_a_trained_model(trained):
+    assert _check_message(trained) is None
 
 
 def _small_gpt(lesson, corpus, seed=0):

@@ -1,9 +1,20 @@
 """Lesson 06's training text: short sentences whose last word depends on context several words back.
 
-Every sentence reads ``<name> <situation> [<filler>] , feeling <feeling> .``: the word just before the
-feeling is always "feeling", and before that always ",", so the previous word alone (a bigram) cannot
-tell *which* feeling comes next; the situation, four to nine words back, can. Names, places and fillers
-are shared by all situations. The same seed always gives the same corpus.
+Every sentence reads ``<name> <action> <setting> [<filler>] , feeling <feeling> .``, for example
+"Tom naps quietly on the sofa today , feeling sleepy .". The word just before the feeling is always
+"feeling", and before that always ",", so the previous word alone (a bigram) cannot tell *which* feeling
+comes next; the situation, four to nine words back, can.
+
+Each kind of feeling has its own actions and settings, and a situation is any action of a kind with any
+setting of the same kind. Some settings belong to several kinds ("in the park" follows a win as well as a
+loss; "at home" follows every kind), so there the action alone decides. Names and fillers belong to every
+kind.
+
+**Held out: compositions, not sentences.** For each kind, some (action, setting) pairs never occur in the
+training text, with any name or filler; every action and every setting of theirs does occur there, with other
+partners. The held-out sentences are exactly those pairs, so a model can only complete them by combining
+what it learned about the parts. "Sarah lies still on the bed , feeling" is one of them. The same seed
+always gives the same corpus.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 FEELINGS: dict[str, tuple[str, ...]] = {
     "rest": ("tired", "sleepy", "exhausted"),
@@ -21,58 +33,63 @@ FEELINGS: dict[str, tuple[str, ...]] = {
     "hunger": ("hungry", "starving"),
 }
 
-SITUATIONS: dict[str, tuple[str, ...]] = {
-    "rest": (
-        "lies still on the bed",
-        "rests on the sofa after a long walk",
-        "naps quietly on the couch",
-        "lies down on the bed after work",
-        "sits still in the old armchair",
-        "stays in bed all morning",
-    ),
+NEUTRAL_SETTING = "at home"
+"""A setting of every kind of situation: on its own it says nothing about the feeling."""
+
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "rest": ("lies still", "rests", "naps quietly", "sits still", "lies down"),
     "win": (
-        "won the prize at the fair",
-        "wins the race in the park",
-        "gets the top award at school",
+        "won the prize",
+        "wins the race",
+        "gets the top award",
         "scores the winning goal",
-        "won the game in the park",
+        "won the game",
     ),
-    "loss": (
-        "lost the keys on the way home",
-        "misses the last bus home",
-        "broke the old vase",
-        "lost the game in the park",
-        "lost the race at school",
-    ),
-    "fear": (
-        "hears a strange noise in the dark",
-        "walks alone in the dark forest",
-        "sees a big dog near the gate",
-        "hears thunder outside the window",
-    ),
-    "hunger": (
-        "has not eaten since the morning",
-        "smells fresh bread in the kitchen",
-        "skipped lunch at school",
-        "waits for dinner in the kitchen",
-    ),
+    "loss": ("lost the keys", "misses the last bus", "broke the old vase", "lost the game", "lost the race"),
+    "fear": ("hears a strange noise", "walks alone", "sees a big dog", "hears thunder"),
+    "hunger": ("has not eaten", "smells fresh bread", "skipped lunch", "waits for dinner"),
+}
+
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "rest": ("on the bed", "on the sofa", "on the couch", "in the armchair", NEUTRAL_SETTING),
+    "win": ("at the fair", "in the park", "at school", "on sports day", NEUTRAL_SETTING),
+    "loss": ("on the way home", "in the park", "at school", "at the fair", NEUTRAL_SETTING),
+    "fear": ("in the dark", "in the forest", "near the gate", "outside the window", NEUTRAL_SETTING),
+    "hunger": ("in the kitchen", "at school", "on the way home", "after a long walk", NEUTRAL_SETTING),
 }
 
 NAMES = ("Sarah", "Tom", "Maya", "Leo", "Nina", "Omar", "Ella", "Ben", "Ava", "Sam")
 FILLERS = ("", "today", "again", "now", "tonight", "at last")
 DEMO_PROMPT = "Sarah lies still on the bed , feeling"
-"""The lesson's question. Every sentence that starts like this is held out from training."""
+"""The lesson's question: its action and setting are a held-out pair."""
+HELDOUT_NAMES_PER_PAIR_AND_FILLER = 2
+
+
+def heldout_pairs(category: str) -> list[tuple[str, str]]:
+    """The (action, setting) pairs of ``category`` that never occur in training: action ``i`` with setting
+    ``i``. Every kind has at least as many settings as actions, so each action loses one setting and each
+    setting at most one action: every part still occurs in training, with other partners.
+    ``heldout_pairs("rest")[0]`` is ("lies still", "on the bed"), the demo prompt's."""
+    actions, settings = ACTIONS[category], SETTINGS[category]
+    return [(action, settings[i]) for i, action in enumerate(actions)]
 
 
 @dataclass(frozen=True)
 class Sentence:
     words: tuple[str, ...]
     category: str
+    action: str = ""
+    setting: str = ""
 
     @property
     def prompt(self) -> tuple[str, ...]:
         """The words up to and including "feeling": what the model sees before it must guess."""
         return self.words[: self.words.index("feeling") + 1]
+
+    @property
+    def situation(self) -> tuple[str, ...]:
+        """The words after the name, up to the comma: action, setting and filler."""
+        return self.words[1 : self.words.index(",")]
 
 
 @dataclass(frozen=True)
@@ -96,49 +113,50 @@ class Corpus:
         """All training sentences, one after the other, as one long list of token ids."""
         return self.encode([word for sentence in self.train for word in sentence.words])
 
+    def heldout_ids(self) -> list[int]:
+        """All held-out sentences, one after the other, as one long list of token ids."""
+        return self.encode([word for sentence in self.heldout for word in sentence.words])
+
     def category_of(self, word: str) -> str | None:
         return next((name for name, words in FEELINGS.items() if word in words), None)
 
 
-def _all_sentences() -> list[tuple[str, str, str, str]]:
-    return [
-        (name, category, situation, filler)
-        for category, situations in SITUATIONS.items()
-        for name, situation, filler in itertools.product(NAMES, situations, FILLERS)
-    ]
-
-
-def make_corpus(seed: int = 0, heldout_share: float = 0.15, copies: int = 3) -> Corpus:
-    """Every (name, situation, filler) combination, each written ``copies`` times with a random feeling of
-    its category, shuffled; a share of the combinations (and every demo-prompt sentence) held out."""
+@cache
+def make_corpus(seed: int = 0) -> Corpus:
+    """Training: every (name, action, setting, filler) of every kind whose (action, setting) pair is not held
+    out, once, with a random feeling of its kind, shuffled. Held out: every held-out pair with every filler,
+    each under ``HELDOUT_NAMES_PER_PAIR_AND_FILLER`` random names, and the demo prompt's sentence."""
     rng = random.Random(seed)
-    combinations = _all_sentences()
-    rng.shuffle(combinations)
-    n_heldout = int(len(combinations) * heldout_share)
 
-    demo_start = DEMO_PROMPT.split(" ,")[0]
-    demo = [combo for combo in combinations if f"{combo[0]} {combo[2]}" == demo_start]
-    others = [combo for combo in combinations if f"{combo[0]} {combo[2]}" != demo_start]
-    cut = max(0, n_heldout - len(demo))
-    heldout_combos, train_combos = demo + others[:cut], others[cut:]
+    def sentence(name: str, category: str, action: str, setting: str, filler: str) -> Sentence:
+        situation = f"{action} {setting} {filler}".split()
+        feeling = rng.choice(FEELINGS[category])
+        return Sentence((name, *situation, ",", "feeling", feeling, "."), category, action, setting)
 
-    def sentence(name: str, category: str, situation: str, filler: str) -> Sentence:
-        words = [
-            name,
-            *situation.split(),
-            *filler.split(),
-            ",",
-            "feeling",
-            rng.choice(FEELINGS[category]),
-            ".",
-        ]
-        return Sentence(tuple(words), category)
-
-    train = [sentence(*combo) for combo in train_combos for _ in range(copies)]
+    train, heldout = [], []
+    for category in FEELINGS:
+        held = heldout_pairs(category)
+        for action, setting in itertools.product(ACTIONS[category], SETTINGS[category]):
+            if (action, setting) not in held:
+                train += [sentence(n, category, action, setting, f) for n in NAMES for f in FILLERS]
+                continue
+            for filler in FILLERS:
+                names = rng.sample(NAMES, HELDOUT_NAMES_PER_PAIR_AND_FILLER)
+                heldout += [sentence(n, category, action, setting, filler) for n in names]
+    demo = DEMO_PROMPT.split()
+    if not any(s.prompt == tuple(demo) for s in heldout):
+        heldout.append(sentence(demo[0], "rest", "lies still", "on the bed", ""))
     rng.shuffle(train)
-    heldout = [sentence(*combo) for combo in heldout_combos]
     vocabulary = sorted({word for s in train + heldout for word in s.words})
     return Corpus(tuple(vocabulary), tuple(train), tuple(heldout))
+
+
+def by_prompt_length(sentences: Sequence[Sentence]) -> dict[int, list[int]]:
+    """The indices of ``sentences`` grouped by the length of their prompts, to batch them without padding."""
+    groups: dict[int, list[int]] = {}
+    for index, sentence in enumerate(sentences):
+        groups.setdefault(len(sentence.prompt), []).append(index)
+    return groups
 
 
 def predict_heldout(predict_next: Callable[[list[list[int]]], list[int]], corpus: Corpus) -> list[int]:
@@ -147,11 +165,8 @@ def predict_heldout(predict_next: Callable[[list[list[int]]], list[int]], corpus
     ``predict_next`` takes a batch of prompts *of equal length* (token ids) and returns one predicted token
     id per prompt; prompts are grouped by length so no padding is needed.
     """
-    by_length: dict[int, list[int]] = {}
-    for index, sentence in enumerate(corpus.heldout):
-        by_length.setdefault(len(sentence.prompt), []).append(index)
     predictions = [0] * len(corpus.heldout)
-    for indices in by_length.values():
+    for indices in by_prompt_length(corpus.heldout).values():
         batch = [corpus.encode(corpus.heldout[index].prompt) for index in indices]
         for index, predicted in zip(indices, predict_next(batch), strict=True):
             predictions[index] = int(predicted)

@@ -1,13 +1,25 @@
-"""Lesson 06's companions: a bigram baseline, a toy model for the checks, accuracy and a live loss plot."""
+"""Lesson 06's companions: a bigram baseline, a toy model for the checks, accuracy, the experiments of
+"where did it look?" (feeling probabilities, heads knocked out) and a live loss plot."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
 import ipywidgets as widgets
 import torch
+import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from course_lib.corpus import Corpus, predict_heldout, prediction_accuracy
+from course_lib.corpus import (
+    FEELINGS,
+    Corpus,
+    Sentence,
+    by_prompt_length,
+    predict_heldout,
+    prediction_accuracy,
+)
 from course_lib.widgets import show_figure
 
 
@@ -74,24 +86,80 @@ def model_accuracy(model: nn.Module, corpus: Corpus) -> float:
     return prediction_accuracy(heldout_predictions(model, corpus), corpus)
 
 
-class LossPlot:
-    """A loss curve that redraws in place while a training loop runs.
+def feeling_probabilities(model: nn.Module, corpus: Corpus, prompt: str) -> dict[str, float]:
+    """For each kind of feeling, the probability the model gives the next word after ``prompt`` being one of
+    that kind's words (e.g. "rest": P(tired) + P(sleepy) + P(exhausted))."""
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([corpus.encode(prompt)]))
+    probabilities = torch.softmax(logits[0, -1], dim=-1)
+    return {kind: float(probabilities[corpus.encode(words)].sum()) for kind, words in FEELINGS.items()}
 
-    ``plot = LossPlot(); display(plot.widget)``, then ``plot.add(step, loss)`` at every step; it redraws
-    every ``every`` steps.
+
+def feeling_loss(model: nn.Module, corpus: Corpus, sentences: Sequence[Sentence]) -> float:
+    """Cross-entropy at the feeling word alone: the mean of -log p(the sentence's feeling | its prompt)."""
+    total = 0.0
+    for group in by_prompt_length(sentences).values():
+        prompts = torch.tensor([corpus.encode(sentences[i].prompt) for i in group])
+        feelings = torch.tensor(corpus.encode([sentences[i].words[len(sentences[i].prompt)] for i in group]))
+        with torch.no_grad():
+            logits, _ = model(prompts)
+        total += float(F.cross_entropy(logits[:, -1], feelings, reduction="sum"))
+    return total / len(sentences)
+
+
+@contextmanager
+def heads_knocked_out(model: nn.Module, heads: Iterable[tuple[int, int]]) -> Iterator[None]:
+    """Inside the ``with`` block, each (layer, head) in ``heads`` contributes nothing: its part of the merged
+    heads is set to zero before the block's output projection ``attn.proj``, as if the head had gathered
+    nothing. Works with any model whose ``blocks[layer].attn`` has ``d_model``, ``n_heads`` and ``proj``."""
+    handles = []
+
+    def zeroing(columns: list[slice]):
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]):
+            merged = inputs[0].clone()
+            for part in columns:
+                merged[..., part] = 0
+            return (merged, *inputs[1:])
+
+        return hook
+
+    by_layer: dict[int, list[slice]] = {}
+    for layer, head in heads:
+        attention = model.blocks[layer].attn
+        d_head = attention.d_model // attention.n_heads
+        by_layer.setdefault(layer, []).append(slice(head * d_head, (head + 1) * d_head))
+    try:
+        for layer, columns in by_layer.items():
+            handles.append(model.blocks[layer].attn.proj.register_forward_pre_hook(zeroing(columns)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+class LossPlot:
+    """Loss curves that redraw in place while a training loop runs: the training loss at every step and,
+    when given, a held-out loss now and then.
+
+    ``plot = LossPlot(); display(plot.widget)``, then ``plot.add(step, loss)`` at every step (it redraws
+    every ``every`` steps) and ``plot.add_heldout(step, loss)`` whenever the held-out loss is measured.
     """
 
-    def __init__(self, title: str = "training loss", every: int = 25):
+    def __init__(self, title: str = "training and held-out loss", every: int = 25):
         self.widget = widgets.Output()
         self.steps: list[int] = []
         self.losses: list[float] = []
+        self.heldout_steps: list[int] = []
+        self.heldout_losses: list[float] = []
         self.every = every
         self.figure = Figure(figsize=(7, 3), layout="constrained")
         self.ax = self.figure.subplots()
-        (self.line,) = self.ax.plot([], [])
+        (self.line,) = self.ax.plot([], [], label="training batch", color="tab:blue", linewidth=1)
+        (self.heldout_line,) = self.ax.plot([], [], "o-", label="held-out", color="tab:orange", markersize=3)
         self.ax.set_xlabel("step")
         self.ax.set_ylabel("cross-entropy")
         self.ax.set_title(title, fontsize=10)
+        self.ax.legend(loc="upper right")
 
     def add(self, step: int, loss: float) -> None:
         self.steps.append(step)
@@ -99,8 +167,13 @@ class LossPlot:
         if len(self.steps) % self.every == 0:
             self.redraw()
 
+    def add_heldout(self, step: int, loss: float) -> None:
+        self.heldout_steps.append(step)
+        self.heldout_losses.append(loss)
+
     def redraw(self) -> None:
         self.line.set_data(self.steps, self.losses)
+        self.heldout_line.set_data(self.heldout_steps, self.heldout_losses)
         self.ax.relim()
         self.ax.autoscale_view()
         show_figure(self.widget, self.figure)

@@ -30,6 +30,7 @@ from grader.verification import (
     LessonCases,
     Verification,
     answer_sources,
+    helpers_of,
     recorded_outputs_of,
     verify_with_correct_helpers,
 )
@@ -300,6 +301,14 @@ def _verify(
                 lesson, dependents, submission.notebook, lesson_cases, sandbox, scratch / "helpers"
             )
         )
+        # Named: the helpers that are still wrong, not those that only failed through them.
+        still_failing = {name for name, verified in verifications.items() if not verified.passed}
+        for exercise_id in dependents:
+            replaced = helpers_of([exercise_id]) & still_failing
+            verifications[exercise_id] = replace(
+                verifications[exercise_id],
+                correct_helpers=tuple(exercise.target for exercise in exercises if exercise.id in replaced),
+            )
     return verifications
 
 

@@ -373,7 +373,7 @@ def test_a_deleted_helper_answer_costs_only_its_own_exercise(faults_after_first)
     assert result["score"] == _full_marks("05_decoder") - get_exercise("layer_norm").points, result
     for dependent in ("decoder_block", "gpt"):
         assert "not written yet" not in _message(result, dependent)
-        assert "judged with a correct `LayerNorm`" in _message(result, dependent)
+        assert "judged with a correct `LayerNorm` in place of yours" in _message(result, dependent)
     assert result["flags"] == [], result
 
 

@@ -7,8 +7,11 @@ imports: ``from course_lib import check`` does not load torch, matplotlib or the
 from importlib import import_module
 from typing import Any
 
+# Bound here, not lazily: the function shares its name with its module, and importing the module
+# (``from course_lib.check import run_check``) sets the package's attribute to the module.
+from course_lib.check import check  # noqa: F401 (exported through __all__)
+
 _EXPORTS = {
-    "check": "course_lib.check",
     "DEMO_PROMPT": "course_lib.corpus",
     "FEELINGS": "course_lib.corpus",
     "make_corpus": "course_lib.corpus",
@@ -37,7 +40,7 @@ _EXPORTS = {
     "smoothing_explorer": "course_lib.widgets.smoothing",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "check"])
 
 
 def __getattr__(name: str) -> Any:

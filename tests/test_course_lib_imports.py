@@ -34,3 +34,11 @@ def test_every_exported_name_loads():
 def test_an_unknown_name_says_so():
     with pytest.raises(AttributeError, match="no attribute 'chek'"):
         course_lib.chek  # noqa: B018
+
+
+def test_check_is_the_function_even_after_its_module_is_imported():
+    statement = (
+        "from course_lib.check import run_check\nfrom course_lib import check\n"
+        "assert callable(check) and check.__module__ == 'course_lib.check'"
+    )
+    subprocess.run([sys.executable, "-c", statement], check=True)

@@ -50,6 +50,11 @@ def _released():
     return nbformat.read(RELEASED, as_version=4)
 
 
+def _number(grade_id) -> int:
+    """The cell number (from 1, as notes count) of a graded cell in the released notebook."""
+    return _index(_released(), grade_id) + 1
+
+
 def _filled(tmp_path, answers=None):
     """The learner's notebook with every answer written (the solution's, unless ``answers`` says)."""
     path = make_submission(tmp_path / "filled", "learner", LESSON, answers or solution_answers(LESSON))
@@ -250,7 +255,8 @@ def test_of_a_copied_answer_cell_the_copy_written_in_is_graded_and_the_stub_left
     copy_answer_then_write_in_the_copy(submitted)
     intake = _prepare(tmp_path, submitted)
     assert intake.notes == [
-        "the answer cell of `smooth` appears 2 times (cells 11 and 12): graded cell 12, the last copy you "
+        f"the answer cell of `smooth` appears 2 times (cells {_number('answer_smooth')} and "
+        f"{_number('answer_smooth') + 1}): graded cell {_number('answer_smooth') + 1}, the last copy you "
         "changed; the other copy was left out"
     ]
     assert _graded(intake.notebook) == RELEASED_ORDER
@@ -264,7 +270,7 @@ def test_a_copy_written_in_above_the_test_wins_over_a_later_untouched_copy(tmp_p
     stub.id = "copied-stub"
     submitted.cells.insert(_index(submitted, "test_smooth") + 1, stub)
     intake = _prepare(tmp_path, submitted)
-    assert "graded cell 11, the last copy you changed" in intake.notes[0]
+    assert f"graded cell {_number('answer_smooth')}, the last copy you changed" in intake.notes[0]
     assert _cell(intake.notebook, "answer_smooth").source == solution_answers(LESSON)["answer_smooth"]
     assert _graded(intake.notebook) == RELEASED_ORDER
 
@@ -276,7 +282,8 @@ def test_of_untouched_copies_of_a_test_cell_the_last_is_kept(tmp_path):
     submitted.cells.append(test_copy)
     intake = _prepare(tmp_path, submitted)
     assert intake.notes[0] == (
-        "the test cell of `smooth` appears 2 times (cells 12 and 24): graded cell 24, the last copy of them; "
+        f"the test cell of `smooth` appears 2 times (cells {_number('test_smooth')} and "
+        f"{len(submitted.cells)}): graded cell {len(submitted.cells)}, the last copy of them; "
         "the other copy was left out"
     )
     assert _graded(intake.notebook).count("test_smooth") == 1
@@ -348,8 +355,9 @@ def test_added_code_cells_are_listed_and_kept(tmp_path):
     add_cells(submitted)
     intake = _prepare(tmp_path, submitted)
     assert intake.notes == [
-        "code cells 3, 14 and 27 are not in the released notebook (you added them, or rewrote released "
-        "cells): they ran with the rest of your notebook, as you wrote them"
+        f"code cells 3, {_number('answer_smooth') + 3} and {len(submitted.cells)} are not in the released "
+        "notebook (you added them, or rewrote released cells): they ran with the rest of your notebook, as "
+        "you wrote them"
     ]
     assert [cell.source for cell in intake.notebook.cells] == [cell.source for cell in submitted.cells]
 
@@ -359,8 +367,9 @@ def test_an_answer_copied_into_a_fresh_cell_is_graded_as_the_answer(tmp_path):
     strip_marking("answer_gaussian_weights")(submitted)
     intake = _prepare(tmp_path, submitted)
     assert intake.notes == [
-        "the answer cell of `gaussian_weights` is missing, but cell 15 defines `gaussian_weights` without "
-        "nbgrader's marking (a copy of the answer cell?): that cell was graded as your answer"
+        f"the answer cell of `gaussian_weights` is missing, but cell {_number('answer_gaussian_weights')} "
+        "defines `gaussian_weights` without nbgrader's marking (a copy of the answer cell?): that cell was "
+        "graded as your answer"
     ]
     answer = _cell(intake.notebook, "answer_gaussian_weights")
     assert answer.source == WRONG_GAUSSIAN["answer_gaussian_weights"]
@@ -373,7 +382,7 @@ def test_of_several_fresh_cells_defining_the_function_the_last_is_graded_and_its
     later = nbformat.v4.new_code_cell("def smooth(weights, values):\n    return values")
     submitted.cells.insert(_index(submitted, "test_smooth") + 1, later)
     intake = _prepare(tmp_path, submitted)
-    assert "cell 13 defines `smooth`" in intake.notes[0]
+    assert f"cell {_number('test_smooth') + 1} defines `smooth`" in intake.notes[0]
     assert _cell(intake.notebook, "answer_smooth").source == later.source
     assert _graded(intake.notebook) == RELEASED_ORDER
 
@@ -514,7 +523,7 @@ BATCH = {
         ["gaussian_weights"],
         "that cell was graded as your answer",
     ),
-    "cells_added": (None, add_cells, [], "code cells 3, 14 and 27"),
+    "cells_added": (None, add_cells, [], "are not in the released notebook"),
     "foreign_marking": (None, foreign_marking, [], "which this lesson does not have"),
     "damaged_marking": (None, damage_marking, [], "points missing instead of 2"),
     "format_3": (None, "format 3", [], "notebook format 3.0"),

@@ -160,7 +160,7 @@ TORCH_ATTACKS = {
         "torch.testing.assert_close = lambda *args, **kwargs: None\n"
         "torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool)\n"
         "numpy.allclose = lambda *args, **kwargs: True\n"
-        "numpy.isclose = lambda a, b, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)\n"
+        "numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, dtype=bool)\n"
     ),
 }
 # The kernel's folder is <scratch course>/autograded/<student>/<lesson>: its course is three folders up.

@@ -67,12 +67,17 @@ def _loss_cases(rng: np.random.Generator) -> list[Case]:
 
     # shift=1000 overflows exp(); spread=2000 leaves most probabilities below float64's smallest number,
     # so the log of a softmax is -inf there.
+    # Always one target 2000 below the other logits: its softmax probability is 0 in float64 on every draw.
+    far_below = case(1, 2, 4)
+    far_below["logits"][..., 0] -= 2000.0
+    far_below["targets"][:] = 0
     return [
         case(1, 3, 5),
         case(2, 4, 7),
         case(3, 2, 6, shift=1000.0),
         case(2, 3, 4, spread=200.0),
         case(2, 3, 5, spread=2000.0),
+        far_below,
     ]
 
 

@@ -101,7 +101,7 @@ def culprit_of(
     found, traceback = None, error.__traceback__
     while traceback is not None:
         code = traceback.tb_frame.f_code
-        owner = code.co_name if code.co_name in names else code.co_qualname.split(".")[0]
+        owner = code.co_name if code.co_name in names else _owner(traceback.tb_frame)
         frame_globals = traceback.tb_frame.f_globals
         in_notebook = frame_globals is namespace or frame_globals.get("__name__") in LEARNER_MODULES
         if code.co_name != "<module>" and (in_notebook or owner in names):
@@ -110,6 +110,16 @@ def culprit_of(
     if found is None and len(names) == 1 and isinstance(error, NotImplementedError):
         return names[0]
     return found
+
+
+def _owner(frame: Any) -> str:
+    """The function a frame runs, or for a method its class. Python 3.10's code objects have no
+    ``co_qualname``; there a method is known by its ``self``."""
+    qualname = getattr(frame.f_code, "co_qualname", None)
+    if qualname is not None:
+        return qualname.split(".")[0]
+    instance = frame.f_locals.get("self")
+    return type(instance).__name__ if instance is not None else frame.f_code.co_name
 
 
 def describe_inputs(inputs: Mapping[str, Any]) -> str:

@@ -91,3 +91,17 @@ def test_failure_renders_in_ipython_without_a_traceback():
     rendered = ExerciseFailed(verdict)._render_traceback_()
     assert any("forget the `return`" in line for line in rendered)
     assert not any("Traceback" in line for line in rendered)
+
+
+def test_a_method_is_known_by_its_class_also_where_code_has_no_qualname():
+    from types import SimpleNamespace
+
+    from course_lib.checking import _owner
+
+    class LayerNorm:
+        pass
+
+    python_310_code = SimpleNamespace(co_name="forward")  # 3.10's code objects lack co_qualname
+    frame = SimpleNamespace(f_code=python_310_code, f_locals={"self": LayerNorm(), "x": 1})
+    assert _owner(frame) == "LayerNorm"
+    assert _owner(SimpleNamespace(f_code=python_310_code, f_locals={})) == "forward"

@@ -12,14 +12,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 from course_lib import casefile
 from course_lib.checking import evaluate, mistake_of
 from course_lib.registry import CATALOGUE, Exercise, lesson_exercises
 from grader.autograde import GradingSettings, Submission
-from grader.batch import grade_batch
+from grader.batch import grade_batch, notebook_errors
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
 from grader.mistakes import mistake_variants
@@ -96,18 +95,6 @@ def coverage_lines(exercise: Exercise, outcomes: dict[str, str]) -> list[str]:
     return lines
 
 
-def errors_outside_tests(notebook_path: Path) -> list[str]:
-    notebook = nbformat.read(notebook_path, as_version=4)
-    found = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
-            continue
-        for output in cell.outputs:
-            if output.output_type == "error":
-                found.append(f"cell {index}: {output.ename}: {output.evalue}")
-    return found
-
-
 def graded_problems(lesson: str, scratch: Path) -> list[str]:
     """Grade the solution and the released notebook as learners are graded (sandbox and verification)."""
     max_score = sum(exercise.points for exercise in lesson_exercises(lesson))
@@ -135,7 +122,7 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
                 + "".join(f"\n    {detail}" for detail in details + result.flags)
             )
         autograded = batch.course_root / "autograded" / student / lesson / f"{lesson}.ipynb"
-        for error in errors_outside_tests(autograded):
+        for error in notebook_errors(autograded.read_text(encoding="utf-8"), in_tests=False):
             problems.append(
                 f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"
             )

@@ -110,7 +110,7 @@ def test_changing_the_setting_costs_little_and_changing_the_action_turns_the_ans
     asked = dict(zip(kinds, rows["as asked"], strict=False))
     assert asked["rest"] > 0.9
     for label in ("setting: neutral", "setting: fear"):
-        assert 0 <= rows[label][-1] < 0.05  # "only a few points"
+        assert 0 <= rows[label][-1] < 0.05  # "at most a few points"
     action = dict(zip(kinds, rows["action: fear"], strict=False))
     assert action["fear"] > 0.9 and rows["action: fear"][-1] > 0.9
 

@@ -10,7 +10,7 @@ unanswered ones over lessons 01-05), then, in the same run and on the same submi
   class report, which plain nbgrader does not make.
 
 Prints both times, the ratio (plain / ours) and both totals so they can be compared.
-Run: `.venv/bin/python bench/grade_speed.py [--submissions 42] [--workers 2]`.
+Run: `.venv/bin/python bench/grade_speed.py [--submissions 42] [--workers 2] [--lessons 01_smoothing ...]`.
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def learner_notebook(lesson: str, kind: str) -> nbformat.NotebookNode:
     return notebook
 
 
-def make_submissions(folder: Path, count: int) -> list[tuple[str, str]]:
+def make_submissions(folder: Path, count: int, lessons: tuple[str, ...] = LESSONS) -> list[tuple[str, str]]:
     made = []
     for number in range(count):
-        lesson, kind = LESSONS[number % len(LESSONS)], KINDS[(number // len(LESSONS)) % len(KINDS)]
+        lesson, kind = lessons[number % len(lessons)], KINDS[(number // len(lessons)) % len(KINDS)]
         student = f"learner{number:03d}"
         target = folder / student / lesson / f"{lesson}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -136,10 +136,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=42)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--lessons", nargs="+", choices=LESSONS, default=LESSONS, help="the lessons to make submissions of"
+    )
     args = parser.parse_args()
+    lessons = tuple(args.lessons)
     with tempfile.TemporaryDirectory(prefix="attention-bench-") as scratch:
         scratch = Path(scratch)
-        graded = set(make_submissions(scratch / "submitted", args.submissions))
+        graded = set(make_submissions(scratch / "submitted", args.submissions, lessons))
         (scratch / "plain").mkdir()
         plain_seconds = plain_nbgrader(scratch / "submitted", scratch / "plain")
         subprocess.run(
@@ -151,7 +155,7 @@ def main() -> None:
         our_seconds = ours(scratch / "submitted", scratch / "ours", args.workers)
         plain_points = total_points(scratch / "plain.csv", graded)
         our_points = total_points(scratch / "ours" / "grades.csv", graded)
-    print(f"{args.submissions} submissions over lessons {', '.join(LESSONS)} ({', '.join(KINDS)})")
+    print(f"{args.submissions} submissions over lessons {', '.join(lessons)} ({', '.join(KINDS)})")
     print(f"plain nbgrader autograde, sequential, no sandbox:   {plain_seconds:7.1f} s")
     print(f"python -m grader autograde, {args.workers} workers, sandbox on: {our_seconds:7.1f} s")
     print(f"ratio plain / ours: {plain_seconds / our_seconds:.2f}")

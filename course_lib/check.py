@@ -9,6 +9,7 @@ from course_lib import casefile
 from course_lib.checking import ExerciseFailed, Verdict, evaluate, failure, learner_namespace
 from course_lib.policy import forbidden_uses, source_of
 from course_lib.registry import Exercise, get_exercise, lesson_exercises
+from course_lib.verify import record_wrong_answer
 
 
 def policy_verdict(exercise: Exercise, source: str) -> Verdict | None:
@@ -92,6 +93,7 @@ def check(exercise_id: str, learner: Callable[..., Any]) -> bool:
         print(verdict.message)
         return False
     if not verdict.passed:
+        record_wrong_answer(exercise_id, learner)
         raise ExerciseFailed(verdict)
     print(verdict.message)
     return True

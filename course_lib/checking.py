@@ -352,6 +352,11 @@ def judge_recorded(
     return Verdict(exercise.id, passed=True, message=f"✔ {exercise.target}: all {len(cases)} cases pass.")
 
 
+def case_passes(exercise: Exercise, case: CheckCase, recorded: Output | str | None) -> bool:
+    """Whether one recorded output (``judge_recorded``'s kind) is right on ``case``."""
+    return isinstance(recorded, tuple) and _compare(exercise, case, recorded) is None
+
+
 def _judge(exercise: Exercise, learner: Any) -> Verdict:
     try:
         with warnings.catch_warnings():

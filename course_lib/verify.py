@@ -5,8 +5,10 @@ numpy, torch and IPython. So the sandbox never decides whether an answer is righ
 learner's function on the inputs the grader supplied (fresh ones on every grading run) and writes the raw
 outputs as plain arrays, and the grader compares them with its references in its own process.
 
-Two ways in:
+Three ways in:
 - ``record(exercise_id, obj)``, called by the hidden part of each test cell while nbgrader runs the notebook;
+- ``record_wrong_answer(exercise_id, obj)``, called by ``check`` before it raises (the hidden part of the
+  test cell then never runs), so that the class report sees what wrong answers return too;
 - ``python -m course_lib.verify JOB.json``, a fresh process that runs only the learner's answer cells (with
   some earlier helpers replaced by the grader's versions) and records chosen exercises.
 
@@ -18,8 +20,12 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +71,45 @@ def record(exercise_id: str, learner: Any, directory: str | os.PathLike | None =
             arrays[f"case{index}_item{item}"] = np.asarray(array)
     np.savez(directory / f"{exercise_id}.npz", **arrays)
     (directory / f"{exercise_id}.errors.json").write_text(json.dumps(errors))
+
+
+WRONG_ANSWER_SECONDS = 10
+"""How long recording a wrong answer may take: it runs the answer on the hidden cases, which the notebook
+would otherwise not have run at all, so a wrong answer that is also slow must not cost the cells after it."""
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm; not an Exception, so that ``record``'s handling of a failing case lets it by."""
+
+
+def record_wrong_answer(exercise_id: str, learner: Any) -> None:
+    """While grading, record an answer that failed its check, within ``WRONG_ANSWER_SECONDS`` (past them,
+    nothing is recorded); outside grading, nothing."""
+    if not os.environ.get(VERIFY_DIR_ENV):
+        return
+    try:
+        with _time_limit(WRONG_ANSWER_SECONDS):
+            record(exercise_id, learner)
+    except _OutOfTime:
+        pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run_job(job_file: Path) -> None:

@@ -1,25 +1,20 @@
-"""The instructor's command line: ``python -m grader {release,validate,collect,autograde,report}``."""
+"""The instructor's command line: ``python -m grader {release,validate,collect,autograde,report}``.
+
+This module only parses; what each verb does is in ``grader.commands``, imported when it runs (``report``
+need not load nbgrader, nor ``release`` torch). The limits' options are generated from
+``grader.settings.Limits``."""
 
 from __future__ import annotations
 
 import argparse
+from importlib import import_module
 from pathlib import Path
 
-from grader.sandbox import Limits
-
-LIMIT_HELP = {
-    "cpu_seconds": "CPU seconds one submission's kernel may use",
-    "memory_mb": "address space of one kernel, in MiB",
-    "processes": "processes and threads a sandbox may add",
-    "file_size_mb": "largest file learner code may write, in MiB",
-    "cell_seconds": "wall-clock limit of one notebook cell, in seconds",
-    "job_seconds": "wall-clock limit of one verification process, in seconds",
-    "notebook_seconds": "wall-clock limit of all the cells of one notebook together, in seconds",
-}
+from grader.settings import Limits, add_options, from_options
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser(
@@ -46,10 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
     autograde.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="notebooks graded at once on this machine (default: the number of cores)",
+        "--workers", type=int, help="notebooks graded at once on this machine (default: the number of cores)"
     )
     autograde.add_argument(
         "--scheduler",
@@ -57,19 +49,19 @@ def main(argv: list[str] | None = None) -> int:
         help="grade on the workers of this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of locally",
     )
     autograde.add_argument(
-        "--regrade",
-        action="store_true",
-        help="grade everything again instead of resuming the batch already in --out",
+        "--regrade", action="store_true", help="grade everything again instead of resuming the batch in --out"
     )
-    defaults = Limits()
-    for name, help_text in LIMIT_HELP.items():
-        option = "--" + name.replace("_", "-")
-        autograde.add_argument(
-            option, type=int, default=getattr(defaults, name), help=help_text + " (%(default)s)"
-        )
+    autograde.add_argument(
+        "--no-similarity",
+        dest="similarity",
+        action="store_false",
+        help="do not screen the class for shared work (no pairs worth a look in the report)",
+    )
+    add_options(autograde, Limits)
 
     report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
     report.add_argument("out", type=Path, help="the --out folder of autograde")
+
     collect = commands.add_parser("collect", help="an LMS's zip of submissions -> SUBMISSIONS")
     collect.add_argument(
         "archive", metavar="ARCHIVE", type=Path, help="an LMS's 'download all submissions' .zip"
@@ -81,34 +73,28 @@ def main(argv: list[str] | None = None) -> int:
     naming = collect.add_mutually_exclusive_group()
     naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
     naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = import_module(f"grader.commands.{args.command}")
     if args.command == "release":
-        from grader.release import release as run_release
-
-        return run_release(check=args.check)
+        return command.release(check=args.check)
     if args.command == "validate":
-        from grader.validate import validate as run_validate
-
-        return run_validate(args.lessons)
+        return command.validate(args.lessons)
     if args.command == "report":
-        from grader.report import report as run_report
-
-        return run_report(args.out)
+        return command.report(args.out)
     if args.command == "collect":
-        from grader.collect import collect_command
-
-        return collect_command(args.archive, args.lesson, args.into, args.lms or args.pattern)
-    from grader.autograde import autograde as run_autograde
-
-    limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})
-    return run_autograde(
+        return command.collect(args.archive, args.lesson, args.into, args.lms or args.pattern)
+    return command.autograde(
         args.submissions,
         args.out,
-        limits,
+        from_options(args, Limits),
         workers=args.workers,
         scheduler=args.scheduler,
         regrade=args.regrade,
         lesson=args.lesson,
         naming=args.lms,
+        screen_similarity=args.similarity,
     )

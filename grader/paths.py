@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(os.environ.get("ATTENTION_COURSE_ROOT", Path(__file__).resolve().parent.parent))
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
-NBGRADER_CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
+NBGRADER_CONFIG = Path(__file__).resolve().parent / "course" / "nbgrader_config.py"
 
 
 def lessons() -> list[str]:

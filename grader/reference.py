@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -69,3 +70,16 @@ def reference_for(exercise) -> Any:
             f"the solution notebook of {exercise.lesson} defines no `{exercise.target}` in its answer cells"
         )
     return namespace[exercise.target]
+
+
+def answer_sources(notebook_path: Path) -> dict[str, str]:
+    """Each answer cell's source in the notebook at ``notebook_path``, by grade id (none if unreadable)."""
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # an unreadable submission has no answers to re-run
+        return {}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in notebook.cells
+        if is_answer_cell(cell) and "grade_id" in cell.metadata.get("nbgrader", {})
+    }

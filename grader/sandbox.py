@@ -22,36 +22,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client import AsyncKernelManager
-from traitlets import Dict, Unicode
-
 from grader.paths import ROOT
-
-
-@dataclass(frozen=True)
-class Limits:
-    cpu_seconds: int = 600
-    memory_mb: int = 6144
-    processes: int = 256
-    """Processes and threads the sandbox may add to those already running."""
-    file_size_mb: int = 512
-    cell_seconds: int = 180
-    """Wall-clock limit of one notebook cell (nbgrader's execution timeout)."""
-    job_seconds: int = 300
-    """Wall-clock limit of one verification process."""
-    notebook_seconds: int = 1200
-    """Wall-clock limit of all the cells of one notebook together."""
-
-    @property
-    def grading_deadline(self) -> int:
-        """Seconds after which grading one notebook is abandoned: its cells' limit, one verification
-        process, and two minutes for starting kernels and writing results."""
-        return self.notebook_seconds + self.job_seconds + 120
+from grader.settings import Limits
 
 
 @dataclass
@@ -293,72 +269,3 @@ def run_sandboxed(sandbox: Sandbox, inner: list[str], cwd: Path) -> subprocess.C
         )
     except subprocess.TimeoutExpired as expired:
         return subprocess.CompletedProcess(command, -9, expired.stdout or "", "wall-clock limit reached")
-
-
-class SandboxedKernelManager(AsyncKernelManager):
-    """The kernel nbgrader runs a submission in, started inside the submission's sandbox.
-
-    It talks to the grader over unix sockets in the sandbox's writable folder (the sandbox has no network,
-    not even loopback to the host). Asynchronous, as nbgrader's Execute expects: with a blocking client,
-    nbclient waits for the kernel's next output with the event loop stopped, so a kernel that dies or
-    loops without printing is never noticed, and its cell never times out.
-    """
-
-    sandbox_folder = Unicode(help="writable scratch folder of this submission").tag(config=True)
-    kernel_folder = Unicode(help="folder the notebook runs in (writable)").tag(config=True)
-    recording_folder = Unicode("", help="folder the kernel records outputs in (writable)").tag(config=True)
-    hidden_folders = Unicode(help="os.pathsep-separated folders to hide").tag(config=True)
-    sandbox_environment = Dict(help="environment variables for learner code").tag(config=True)
-    read_only_folders = Unicode(help="os.pathsep-separated folders learner code may only read").tag(
-        config=True
-    )
-    limits = Dict(help="Limits fields to override").tag(config=True)
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        folder = Path(self.sandbox_folder).resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        # A unix socket's path must fit in about 100 bytes, so the sockets live in a short temporary folder.
-        self.socket_folder = Path(tempfile.mkdtemp(prefix="attention-kernel-"))
-        self.transport = "ipc"
-        self.ip = str(self.socket_folder / "k")
-        # A signal would reach bwrap, not the kernel inside it; ask the kernel itself to interrupt instead.
-        self.kernel_spec.interrupt_mode = "message"
-        self.connection_file = str(folder / "kernel.json")
-
-    async def _async_pre_start_kernel(self, **kw):
-        # What learner code writes to the kernel process's own stdout and stderr (sys.__stderr__,
-        # os.write(2, ...)) would otherwise land, without limit, on the grader's terminal.
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        return await super()._async_pre_start_kernel(**kw)
-
-    async def cleanup_resources(self, restart: bool = False) -> None:
-        await super().cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self.socket_folder, ignore_errors=True)
-
-    def _sandbox(self) -> Sandbox:
-        return Sandbox(
-            writable=[
-                Path(self.sandbox_folder),
-                Path(self.kernel_folder),
-                self.socket_folder,
-                *([Path(self.recording_folder)] if self.recording_folder else []),
-            ],
-            hidden=[Path(path) for path in self.hidden_folders.split(os.pathsep) if path],
-            limits=Limits(**self.limits),
-            environment=dict(self.sandbox_environment),
-            read_only=[Path(path) for path in self.read_only_folders.split(os.pathsep) if path],
-        )
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        arguments = [*(extra_arguments or []), *KERNEL_ARGUMENTS]
-        return self._sandbox().command(super().format_kernel_cmd(arguments), Path(self.kernel_folder))
-
-
-KERNEL_ARGUMENTS = [f"--Session.copy_threshold={2**62}"]
-"""The kernel copies every message into zmq instead of handing large ones over without copying: pyzmq
-frees such buffers from a thread it starts the first time one is sent, and once learner code holds the
-process limit (a fork or thread bomb) that thread cannot start, the failure leaves a message half sent,
-and every later message on that channel arrives garbled ("Invalid Signature")."""

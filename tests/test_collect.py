@@ -1,5 +1,5 @@
 """An LMS's zip of submissions becomes nbgrader's submitted layout, one notebook per student, with a note for
-every file left out (grader/collect.py). No grading here."""
+every file left out (grader/lms/collect.py). No grading here."""
 
 import io
 import re
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.cli import main
-from grader.collect import CollectError, collect_archive
+from grader.lms.collect import CollectError, collect_archive
 from grader.paths import NOTEBOOKS
 
 LESSON = "01_smoothing"

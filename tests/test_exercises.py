@@ -7,11 +7,11 @@ from course_lib import check
 from course_lib.checking import ExerciseFailed, evaluate, mistake_of
 from course_lib.registry import all_exercises, get_exercise
 from grader.cases import build_cases
+from grader.commands.validate import exercise_problems, uncovered_catalogue
 from grader.consistency import lesson_problems
 from grader.mistakes import mistake_variants
 from grader.paths import lessons
 from grader.reference import reference_for
-from grader.validate import exercise_problems, uncovered_catalogue
 
 EXERCISES = all_exercises()
 COMPARED = [exercise for exercise in EXERCISES if exercise.judge is None]

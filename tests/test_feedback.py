@@ -6,7 +6,7 @@ import jinja2
 import nbformat
 from nbconvert.exporters import HTMLExporter
 
-from grader.feedback import FeedbackExporter
+from grader.course.feedback import FeedbackExporter
 
 NOTEBOOK = nbformat.v4.new_notebook(
     cells=[

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
-from grader.autograde import FEEDBACK_STYLE
+from grader.course.feedback import FEEDBACK_STYLE
 from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSONS = ("01_smoothing", "02_lookup", "03_qkv", "04_multihead", "05_decoder")

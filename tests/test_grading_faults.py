@@ -21,7 +21,7 @@ import nbformat
 import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
-from grader.execute import MAX_OUTPUT_CHARS, RECORDINGS_DELETED, TRUNCATED_NOTE
+from grader.course.execute import MAX_OUTPUT_CHARS, RECORDINGS_DELETED, TRUNCATED_NOTE
 from grader.paths import ROOT
 from grader.sandbox import learner_uid
 from tests.conftest import make_submission, run_grader, solution_answers

@@ -1,6 +1,6 @@
 """Malformed submissions: each gets a clear note and the points its intact cells earn.
 
-Unit tests of ``grader.intake.prepare`` on lesson 01 built into every shape learners hand in, then one
+Unit tests of ``grader.grading.intake.prepare`` on lesson 01 built into every shape learners hand in, then one
 batch of the same shapes through ``python -m grader autograde``.
 """
 
@@ -13,8 +13,8 @@ import nbformat
 import pytest
 
 from course_lib.registry import get_exercise, lesson_exercises
-from grader import intake as intake_module
-from grader.intake import prepare
+from grader.grading import intake as intake_module
+from grader.grading.intake import prepare
 from grader.paths import NOTEBOOKS
 from tests.conftest import make_submission, run_grader, solution_answers
 

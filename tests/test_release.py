@@ -9,8 +9,8 @@ import sys
 import nbformat
 import pytest
 
+from grader.commands.release import up_to_date
 from grader.paths import ROOT
-from grader.release import up_to_date
 from tests.conftest import copy_course
 
 
@@ -82,7 +82,7 @@ def test_release_removes_the_notebooks_and_case_files_of_lessons_that_are_gone(
     tmp_path, monkeypatch, capsys
 ):
     from course_lib import casefile
-    from grader import release
+    from grader.commands import release
 
     notebooks, cases = tmp_path / "notebooks", tmp_path / "cases"
     shutil.copytree(ROOT / "notebooks", notebooks)

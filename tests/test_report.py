@@ -6,6 +6,7 @@ import json
 import math
 from collections import Counter
 
+import markupsafe
 import pytest
 from PIL import Image
 
@@ -259,7 +260,7 @@ def test_flagged_lists_flags_problems_and_notes(reported):
 
 
 def _escaped(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#x27;")
+    return str(markupsafe.escape(text))
 
 
 @pytest.mark.parametrize("missing", ["results.json", "grades.csv"])
@@ -308,3 +309,148 @@ def test_skipped_files_are_listed_apart_and_not_counted_as_submissions(tmp_path)
     assert summary["skipped"] == [{"file": skipped["skipped"], "reason": skipped["reason"]}]
     page = (out / "report" / "index.html").read_text()
     assert "Skipped files" in page and _escaped(skipped["skipped"]) in page
+
+
+# What some wrong answers got right: (student, lesson, exercise) -> (cases passed, kinds of the cases failed).
+CASE_OUTCOMES = {
+    ("bob", "01_smoothing", "smooth"): (3, ["large_values"]),
+    ("carol", "01_smoothing", "smooth"): (2, ["large_values", "queries_differ_from_keys"]),
+    ("dave", "01_smoothing", "smooth"): (4, ["queries_differ_from_keys"]),
+    ("bob", "02_lookup", "softmax"): (0, ["batched", "large_values"]),  # wrong on every case: not counted
+    ("carol", "02_lookup", "softmax"): (5, ["batched"]),
+}
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    """A class with case outcomes, a learner graded twice and a screening with one pair."""
+    results = [_submission(student, lesson, outcomes) for (student, lesson), outcomes in OUTCOMES.items()]
+    for result in results:
+        for exercise in result["exercises"]:
+            passed, kinds = CASE_OUTCOMES.get(
+                (result["student_id"], result["assignment"], exercise["exercise_id"]), (7, [])
+            )
+            exercise |= {"cases_passed": passed, "cases": 7, "failed_case_kinds": kinds}
+    out = _write_out(tmp_path_factory.mktemp("out"), results, _grades_rows(results))
+    first_try = _submission(
+        "dave", "01_smoothing", {**OUTCOMES["dave", "01_smoothing"], "smooth": "weights_transposed"}
+    )
+    journal = [
+        {"student_id": "dave", "assignment": "01_smoothing", "notebook_sha256": "1", "result": first_try},
+        {
+            "student_id": "dave",
+            "assignment": "01_smoothing",
+            "notebook_sha256": "2",
+            "result": _results(out)[3],
+        },
+        {
+            "student_id": "alice",
+            "assignment": "01_smoothing",
+            "notebook_sha256": "3",
+            "result": _results(out)[0],
+        },
+        {
+            "student_id": "alice",
+            "assignment": "01_smoothing",
+            "notebook_sha256": "3",
+            "result": _results(out)[0],
+        },
+    ]
+    (out / "journal.jsonl").write_text("".join(json.dumps(entry) + "\n" for entry in journal))
+    pair = {
+        "lesson": "02_lookup",
+        "first": "bob",
+        "second": "carol",
+        "strength": 2.0,
+        "reasons": ["the same unusual wrong numbers on every hidden case of softmax"],
+        "exercises": ["softmax"],
+        "answers": {"softmax": ["return np.exp(x) / np.exp(x).sum()", "e = np.exp(x)\nreturn e / e.sum()"]},
+    }
+    (out / "similarity.json").write_text(json.dumps({"screened": True, "pairs": [pair]}))
+    run = _report(out)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out
+
+
+def test_mistakes_give_their_share_of_the_learners_who_handed_the_exercise_in(reported):
+    handed_in = Counter(e["exercise_id"] for r in _results(reported) for e in r["exercises"])
+    for mistake in _summary(reported)["mistakes"]:
+        assert mistake["share"] == mistake["count"] / handed_in[mistake["exercise_id"]]
+    normalised = next(
+        m for m in _summary(reported)["mistakes"] if m["mistake_id"] == "normalised_over_columns"
+    )
+    assert normalised["share"] == 3 / 5  # bob, carol and erin, of the five who handed gaussian_weights in
+
+
+def test_hard_cases_count_the_partly_right_answers_failing_each_kind(screened):
+    partly_right = [
+        e
+        for r in _results(screened)
+        for e in r["exercises"]
+        if e["score"] < e["max_score"] and e["cases_passed"] > 0
+    ]
+    expected = {
+        (exercise_id, kind): (
+            sum(kind in e["failed_case_kinds"] for e in partly_right if e["exercise_id"] == exercise_id),
+            sum(e["exercise_id"] == exercise_id for e in partly_right),
+        )
+        for exercise_id, kind in {(e["exercise_id"], k) for e in partly_right for k in e["failed_case_kinds"]}
+    }
+    kinds = _summary(screened)["case_kinds"]
+    assert {
+        (k["exercise_id"], k["kind"]): (k["failing"], k["partly_right_answers"]) for k in kinds
+    } == expected
+    # smooth: bob, carol and dave lost points; two of the three fail a case with large values.
+    assert expected["smooth", "large_values"] == (2, 3)
+    assert ("softmax", "large_values") not in expected  # only bob's, which fails every case
+    page = (screened / "report" / "index.html").read_text()
+    assert (
+        "Hard cases" in page
+        and _escaped(f"{kinds[0]['failing']} / {kinds[0]['partly_right_answers']}") in page
+    )
+    assert "inputs of 50 or more in size" in page
+
+
+def test_a_learner_graded_again_shows_what_changed(screened):
+    history = _summary(screened)["history"]
+    assert [(h["student_id"], h["scores"]) for h in history] == [
+        (
+            "dave",
+            [
+                _submission(
+                    "dave",
+                    "01_smoothing",
+                    {**OUTCOMES["dave", "01_smoothing"], "smooth": "weights_transposed"},
+                )["score"],
+                _results(screened)[3]["score"],
+            ],
+        )
+    ]  # alice's notebook graded twice unchanged is one attempt
+    assert history[0]["changes"] == [
+        {"gained": [], "lost": [], "mistakes_fixed": ["smooth: weights_transposed"], "new_mistakes": []}
+    ]
+    assert "attempt 2: fixed smooth: weights_transposed" in (screened / "report" / "index.html").read_text()
+
+
+def test_pairs_worth_a_look_are_shown_with_their_code_side_by_side(screened):
+    page = (screened / "report" / "index.html").read_text()
+    assert "Worth a look: similar work" in page and "02_lookup: bob and carol" in page
+    assert "the same unusual wrong numbers on every hidden case of softmax" in page
+    assert (
+        _escaped("return np.exp(x) / np.exp(x).sum()") in page
+        and _escaped("e = np.exp(x)\nreturn e / e.sum()") in page
+    )
+    assert "no finding of copying" in page
+
+
+def test_a_class_not_screened_says_so(reported, tmp_path):
+    assert (
+        "graded before screening for similar work existed" in (reported / "report" / "index.html").read_text()
+    )
+    out = _write_out(tmp_path / "out", [], [])
+    (out / "similarity.json").write_text(json.dumps({"screened": False}))
+    (out / "results.json").write_text(
+        json.dumps([_submission("alice", "01_smoothing", OUTCOMES["alice", "01_smoothing"])])
+    )
+    assert _report(out).returncode == 0
+    assert "Screening for similar work was turned off" in (out / "report" / "index.html").read_text()

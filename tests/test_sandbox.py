@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from grader.course.kernel import SandboxedKernelManager
 from grader.paths import ROOT
-from grader.sandbox import Limits, Sandbox, SandboxedKernelManager, bubblewrap_works, learner_uid
+from grader.sandbox import Sandbox, bubblewrap_works, learner_uid
+from grader.settings import Limits
 
 needs_bubblewrap = pytest.mark.skipif(not bubblewrap_works(), reason="needs bubblewrap")
 FORKS = """
@@ -104,9 +106,8 @@ def test_sandboxes_side_by_side_do_not_share_their_process_limit(tmp_path):
 
 def test_what_learner_code_writes_to_the_kernels_own_stderr_stays_off_the_graders_terminal(tmp_path, capfd):
     async def run_in_kernel(code: str) -> list[str]:
-        manager = SandboxedKernelManager(
-            sandbox_folder=str(tmp_path / "sandbox"), kernel_folder=str(tmp_path / "kernel"), limits={}
-        )
+        sandbox = Sandbox(writable=[tmp_path / "sandbox", tmp_path / "kernel"])
+        manager = SandboxedKernelManager(sandbox=sandbox, working_folder=str(tmp_path / "kernel"))
         await manager.start_kernel(cwd=str(tmp_path))
         client = manager.client()
         client.start_channels()

@@ -8,8 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from grader import verification
-from grader.verification import imports_used, read_recorded, verification_command
+from grader.grading import verification
+from grader.grading.correct_helpers import imports_used, verification_command
+from grader.grading.verification import read_recorded
 
 IMPORTS = (
     "import math\nimport numpy as np\nimport matplotlib.pyplot as plt\nfrom course_lib import check, heatmap"
@@ -28,7 +29,7 @@ def test_only_the_imports_whose_names_the_cells_use_are_kept():
     )
 
 
-def test_a_job_using_no_course_lib_name_runs_without_the_package_front_door(tmp_path):
+def test_a_job_using_no_course_lib_name_loads_neither_torch_nor_matplotlib_nor_widgets(tmp_path):
     loaded = tmp_path / "loaded.json"
     probe = (
         "import sys, json\n"
@@ -39,13 +40,13 @@ def test_a_job_using_no_course_lib_name_runs_without_the_package_front_door(tmp_
     job.write_text(
         json.dumps({"cells": ["import numpy as np", probe], "record": [], "directory": str(tmp_path)})
     )
-    finished = subprocess.run(verification_command(job, "import numpy as np"), capture_output=True, text=True)
+    finished = subprocess.run(verification_command(job), capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert json.loads(loaded.read_text()) == []
 
 
-def test_a_job_importing_from_course_lib_gets_the_whole_package(tmp_path):
-    command = verification_command(tmp_path / "job.json", "from course_lib import heatmap")
+def test_a_job_runs_as_course_lib_verify(tmp_path):
+    command = verification_command(tmp_path / "job.json")
     assert command[1:3] == ["-m", "course_lib.verify"]
 
 
@@ -94,3 +95,27 @@ def test_a_forged_recording_counts_as_nothing_recorded(tmp_path, content):
 def test_a_recording_of_objects_is_refused_without_unpickling(tmp_path):
     np.savez(tmp_path / "softmax.npz", case0_item0=np.array([{"a": 1}], dtype=object))
     assert read_recorded(tmp_path, "softmax", 1) == [None]
+
+
+def test_a_wrong_answer_is_recorded_for_the_class_report_and_a_slow_one_is_cut_short(tmp_path, monkeypatch):
+    from course_lib import verify
+    from course_lib.registry import get_exercise
+
+    exercise = get_exercise("softmax")
+    cases = exercise.make_cases(np.random.default_rng(0))
+    (tmp_path / "inputs.json").write_text(
+        json.dumps({"softmax": [verify.casefile.encode_inputs(case) for case in cases]})
+    )
+    monkeypatch.setenv(verify.VERIFY_DIR_ENV, str(tmp_path))
+    verify.record_wrong_answer("softmax", lambda x, axis: np.exp(x))
+    assert len(read_recorded(tmp_path, "softmax", len(cases))) == len(cases)
+    assert all(isinstance(output, tuple) for output in read_recorded(tmp_path, "softmax", len(cases)))
+
+    def never_returns(x, axis):
+        while True:
+            pass
+
+    monkeypatch.setattr(verify, "WRONG_ANSWER_SECONDS", 0.2)
+    (tmp_path / "softmax.npz").unlink()
+    verify.record_wrong_answer("softmax", never_returns)
+    assert not (tmp_path / "softmax.npz").exists()

@@ -17,13 +17,15 @@ import numpy as np
 from course_lib import casefile
 from course_lib.checking import evaluate, mistake_of
 from course_lib.registry import CATALOGUE, Exercise, lesson_exercises
-from grader.autograde import GradingSettings, Submission
-from grader.batch import grade_batch, notebook_errors
+from grader.batch import grade_batch
 from grader.cases import build_cases
 from grader.consistency import lesson_problems
+from grader.grading.scores import notebook_errors
 from grader.mistakes import mistake_variants
 from grader.paths import NOTEBOOKS, lessons, solution_notebook
 from grader.reference import reference_for
+from grader.results import Submission
+from grader.settings import GradingSettings
 
 
 def _stub(**_inputs):
@@ -121,7 +123,7 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
                 f"{summary}, expected {expected[student]}"
                 + "".join(f"\n    {detail}" for detail in details + result.flags)
             )
-        autograded = batch.course_root / "autograded" / student / lesson / f"{lesson}.ipynb"
+        autograded = batch.course.notebook("autograded", lesson, student)
         for error in notebook_errors(autograded.read_text(encoding="utf-8"), in_tests=False):
             problems.append(
                 f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"

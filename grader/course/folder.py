@@ -1,4 +1,4 @@
-"""A throwaway nbgrader course directory, driven through nbgrader's own API.
+"""An nbgrader course folder, driven through nbgrader's own API.
 
 nbgrader does the bookkeeping it is good at: generate_assignment (student version, checksums, gradebook
 entries), autograde, generate_feedback and the CSV export. This module only lays out the folders it
@@ -17,19 +17,24 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.plugins.export import CsvExportPlugin
 from sqlalchemy.exc import SAWarning
-from traitlets.config import Config, PyFileConfigLoader
 
-from grader.paths import NBGRADER_CONFIG, solution_notebook
+from grader.course.config import GRADEBOOK, KernelSandbox, course_config
+from grader.paths import solution_notebook
 
 # nbgrader 0.9's gradebook triggers these on every autograde; they say nothing about the grades.
 warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
 
 
 class NbgraderError(RuntimeError):
-    pass
+    @property
+    def last_line(self) -> str:
+        """The last line nbgrader wrote, which says what went wrong."""
+        lines = [line.strip() for line in str(self).strip().splitlines() if line.strip()]
+        return lines[-1] if lines else str(self)
 
 
 def alembic_head() -> str:
@@ -47,57 +52,54 @@ def alembic_head() -> str:
 nbgrader.api.get_alembic_version = alembic_head
 
 
-def load_config(root: Path) -> Config:
-    config = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    return config
+def nbgrader_folder(root: Path, step: str, lesson: str, student: str = ".") -> Path:
+    """The folder where nbgrader keeps one lesson's files at ``step`` (source, release, submitted,
+    autograded, feedback) in the course at ``root``, by its own CourseDirectory."""
+    return Path(CourseDirectory(root=str(root)).format_path(step, student, lesson))
 
 
 class Course:
-    def __init__(
-        self,
-        root: Path,
-        kernel_sandbox: dict | None = None,
-        cell_timeout: int | None = None,
-        notebook_timeout: int | None = None,
-        recordings: tuple[Path, Path] | None = None,
-    ):
-        """``kernel_sandbox``: settings of ``grader.sandbox.SandboxedKernelManager`` to run the notebooks'
-        kernels in a sandbox (None: an ordinary kernel, for the instructor's own solution notebooks).
-        ``cell_timeout``, ``notebook_timeout``: wall-clock seconds for one cell, and for all of them.
-        ``recordings``: the folder the kernel records outputs in, and the one they are kept in after each
-        cell (``grader.execute.GuardedExecute``)."""
+    def __init__(self, root: Path, kernel: KernelSandbox | None = None):
+        """The nbgrader course in the folder ``root``, its notebooks run as ``kernel`` says (None: in an
+        ordinary kernel, for the instructor's own solution notebooks)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.config = load_config(self.root)
-        if cell_timeout is not None:
-            self.config.Execute.timeout = cell_timeout
-        if notebook_timeout is not None:
-            self.config.GuardedExecute.notebook_timeout = notebook_timeout
-        if recordings is not None:
-            self.config.GuardedExecute.recording_folder = str(recordings[0])
-            self.config.GuardedExecute.kept_recordings_folder = str(recordings[1])
-        if kernel_sandbox is not None:
-            self.config.Execute.kernel_manager_class = "grader.sandbox.SandboxedKernelManager"
-            for name, value in kernel_sandbox.items():
-                setattr(self.config.SandboxedKernelManager, name, value)
+        self.config = course_config(self.root, kernel)
         self.api = NbGraderAPI(config=self.config)
+
+    @classmethod
+    def from_template(cls, template: Path, root: Path) -> Course:
+        """A course at ``root`` with ``template``'s lessons and its empty gradebook. What else is at
+        ``root`` (autograded notebooks of an interrupted run) stays."""
+        for step in ("source", "release"):
+            shutil.rmtree(root / step, ignore_errors=True)
+            shutil.copytree(template / step, root / step)
+        shutil.copyfile(template / GRADEBOOK, root / GRADEBOOK)
+        return cls(root)
+
+    @staticmethod
+    def is_course(folder: Path) -> bool:
+        return (folder / GRADEBOOK).is_file()
 
     @property
     def db_url(self) -> str:
         return self.config.CourseDirectory.db_url
 
+    def notebook(self, step: str, lesson: str, student: str = ".") -> Path:
+        """A lesson's notebook at nbgrader's ``step``: the solution ("source"), the learners' version
+        ("release"), or one learner's ("submitted", "autograded")."""
+        return nbgrader_folder(self.root, step, lesson, student) / f"{lesson}.ipynb"
+
     def add_lesson(self, lesson: str) -> Path:
         """Copy the lesson's solution in as nbgrader source and generate the student version."""
-        source = self.root / "source" / lesson / f"{lesson}.ipynb"
+        source = self.notebook("source", lesson)
         source.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(solution_notebook(lesson), source)
         self._run(self.api.generate_assignment(lesson), f"generate_assignment {lesson}")
         return self.released(lesson)
 
     def released(self, lesson: str) -> Path:
-        return self.root / "release" / lesson / f"{lesson}.ipynb"
+        return self.notebook("release", lesson)
 
     def submit(self, student: str, lesson: str, notebook: Path | nbformat.NotebookNode) -> Path:
         """Put ``notebook`` (a file, or one already read) where nbgrader grades it; return that path."""
@@ -105,7 +107,7 @@ class Course:
         # (score 0) in the export instead of vanishing from it.
         with Gradebook(self.db_url) as gradebook:
             gradebook.update_or_create_student(student)
-        target = self.root / "submitted" / student / lesson / f"{lesson}.ipynb"
+        target = self.notebook("submitted", lesson, student)
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(notebook, Path):
             shutil.copyfile(notebook, target)
@@ -115,11 +117,11 @@ class Course:
 
     def autograde(self, lesson: str, student: str) -> Path:
         self._run(self.api.autograde(lesson, student), f"autograde {lesson} for {student}")
-        return self.root / "autograded" / student / lesson / f"{lesson}.ipynb"
+        return self.notebook("autograded", lesson, student)
 
     def feedback(self, lesson: str, student: str) -> Path:
         self._run(self.api.generate_feedback(lesson, student), f"generate_feedback {lesson} for {student}")
-        return self.root / "feedback" / student / lesson / f"{lesson}.html"
+        return nbgrader_folder(self.root, "feedback", lesson, student) / f"{lesson}.html"
 
     def override_score(self, lesson: str, student: str, grade_id: str, score: float) -> None:
         """Set a test cell's score by hand (nbgrader's manual score), which export and feedback then use."""

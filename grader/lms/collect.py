@@ -1,6 +1,6 @@
-"""``python -m grader collect ARCHIVE --lesson LESSON --into FOLDER``: a learning management system's
-"download all submissions" zip, turned into nbgrader's submitted layout
-``FOLDER/<student_id>/<lesson>/<lesson>.ipynb``, which ``autograde`` grades.
+"""A learning management system's "download all submissions" zip, turned into nbgrader's submitted layout
+``FOLDER/<student_id>/<lesson>/<lesson>.ipynb``, which ``autograde`` grades (``python -m grader
+collect``, or ``autograde`` given the zip).
 
 nbgrader's own ``zip_collect`` does the work, on a throwaway course directory: its ExtractorPlugin unpacks the
 archive, and any archive inside it, from ``downloaded/<lesson>/archive/`` into ``extracted/``; its
@@ -354,15 +354,3 @@ def _age(fate: FileFate) -> tuple[datetime, int, str]:
         int(upload_id) if upload_id else -1,
         str(fate.path),
     )
-
-
-def collect_command(archive: Path, lesson: str, into: Path, filename_pattern: str | None) -> int:
-    try:
-        collected = collect_archive(archive, lesson, into, filename_pattern)
-    except CollectError as error:
-        print(f"collect: {error}")
-        return 1
-    for note in collected.notes:
-        print(f"note: {note}")
-    print(f"collected {len(collected.students)} submission(s) of {lesson} into {collected.folder}")
-    return 0

@@ -27,7 +27,26 @@ def parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
 
-    autograde = commands.add_parser("autograde", help="grade submitted notebooks")
+    _add_autograde(commands.add_parser("autograde", help="grade submitted notebooks"))
+
+    report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
+    report.add_argument("out", type=Path, help="the --out folder of autograde")
+
+    collect = commands.add_parser("collect", help="an LMS's zip of submissions -> SUBMISSIONS")
+    collect.add_argument(
+        "archive", metavar="ARCHIVE", type=Path, help="an LMS's 'download all submissions' .zip"
+    )
+    collect.add_argument("--lesson", required=True, help="the lesson id, e.g. 01_smoothing")
+    collect.add_argument(
+        "--into", metavar="FOLDER", type=Path, required=True, help="gets <student_id>/<lesson>/"
+    )
+    naming = collect.add_mutually_exclusive_group()
+    naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
+    naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
+    return parser
+
+
+def _add_autograde(autograde: argparse.ArgumentParser) -> None:
     autograde.add_argument(
         "submissions",
         type=Path,
@@ -58,22 +77,6 @@ def parser() -> argparse.ArgumentParser:
         help="do not screen the class for shared work (no pairs worth a look in the report)",
     )
     add_options(autograde, Limits)
-
-    report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
-    report.add_argument("out", type=Path, help="the --out folder of autograde")
-
-    collect = commands.add_parser("collect", help="an LMS's zip of submissions -> SUBMISSIONS")
-    collect.add_argument(
-        "archive", metavar="ARCHIVE", type=Path, help="an LMS's 'download all submissions' .zip"
-    )
-    collect.add_argument("--lesson", required=True, help="the lesson id, e.g. 01_smoothing")
-    collect.add_argument(
-        "--into", metavar="FOLDER", type=Path, required=True, help="gets <student_id>/<lesson>/"
-    )
-    naming = collect.add_mutually_exclusive_group()
-    naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
-    naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

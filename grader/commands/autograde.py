@@ -40,6 +40,7 @@ def autograde(
     """Grade the notebooks in ``submissions`` (nbgrader's submitted layout, or an LMS's zip of one
     ``lesson``'s notebooks named as ``naming`` says) into ``out``."""
     submissions, out = submissions.resolve(), out.resolve()
+    # Hidden from learner code: every learner's work (an LMS's zip too) and the gradebook.
     hidden = [submissions, out]
     if submissions.is_file():
         collected = _collect(submissions, lesson, naming, out / "collected")
@@ -58,12 +59,7 @@ def autograde(
     if scheduler is None:
         workers = workers or os.cpu_count() or 1
         print(f"learner code runs in: {describe_isolation()}")
-    settings = GradingSettings(
-        limits or Limits(),
-        hidden_folders=hidden,
-        kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
-        feedback_by_worker=scheduler is not None,
-    )
+    settings = _settings(limits or Limits(), hidden, workers, scheduler)
     batch = grade_batch(
         found,
         out,
@@ -89,6 +85,19 @@ def autograde(
         return 3
     print(f"graded {len(batch.results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
+
+
+def _settings(
+    limits: Limits, hidden: list[Path], workers: int | None, scheduler: str | None
+) -> GradingSettings:
+    """On one machine, each kernel gets its share of the cores and the writer makes the feedback pages; on a
+    Dask cluster, the workers make them."""
+    return GradingSettings(
+        limits,
+        hidden_folders=hidden,
+        kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
+        feedback_by_worker=scheduler is not None,
+    )
 
 
 def _collect(archive: Path, lesson: str | None, naming: str | None, folder: Path) -> Path | None:

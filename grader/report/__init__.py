@@ -1,10 +1,11 @@
 """The class report: the page a teacher reads after grading a class.
 
-Made from what ``python -m grader autograde`` wrote to OUT (``grades.csv``, ``results.json``), it is
-``OUT/report/``: ``index.html``, the PNG plots it shows and ``summary.json``, the numbers behind every plot
-(``numbers``). The plots (``plots``) are drawn from ``summary.json`` as read back from disk, so that file
-is exactly what they show; the page (``page``, a Jinja template) embeds them, and the PNG files next to it
-are for slides and anyone who wants a picture alone.
+Made from what ``python -m grader autograde`` wrote to OUT (``grades.csv``, ``results.json``, and when
+they are there ``journal.jsonl`` and ``similarity.json``), it is ``OUT/report/``: ``index.html``, the PNG
+plots it shows and ``summary.json``, the numbers behind every table and plot (``numbers``, with
+``misconceptions`` and ``history``). The plots (``plots``) are drawn from ``summary.json`` as read back
+from disk, so that file is exactly what they show; the page (``page``, a Jinja template) embeds them, and
+the PNG files next to it are for slides and anyone who wants a picture alone.
 """
 
 from __future__ import annotations
@@ -12,14 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.report.numbers import (
-    ReportInputError,
-    load_grades,
-    load_journal,
-    load_results,
-    load_similarity,
-    summarise,
-)
+from grader.report.history import load_journal
+from grader.report.numbers import ReportInputError, load_grades, load_results, load_similarity, summarise
 from grader.report.page import render_page
 from grader.report.plots import draw_plots
 

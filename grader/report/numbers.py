@@ -8,15 +8,15 @@ import io
 import json
 import math
 import statistics
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from course_lib.case_kinds import kind_name
-from course_lib.registry import get_exercise, lesson_exercises
+from course_lib.registry import lesson_exercises
 from grader.paths import lessons
-from grader.results import JOURNAL, SIMILARITY
+from grader.report.history import history
+from grader.report.misconceptions import case_kinds, mistakes
+from grader.results import SIMILARITY
 
 GRADES_COLUMNS = ("assignment", "student_id", "score", "max_score")
 
@@ -56,21 +56,6 @@ def _read_input(path: Path) -> str:
             f"{path} not found: `python -m grader autograde SUBMISSIONS --out {path.parent}` writes it"
         )
     return path.read_text(encoding="utf-8")
-
-
-def load_journal(out: Path) -> list[dict]:
-    """Every line of OUT/journal.jsonl, oldest first (none when there is no journal); a line cut short by a
-    killed run is left out."""
-    path = out / JOURNAL
-    if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return entries
 
 
 def load_similarity(out: Path) -> dict | None:
@@ -115,9 +100,9 @@ def summarise(
             lesson: _histogram(scores[lesson], max_scores[lesson]) for lesson in order if scores[lesson]
         },
         "pass_rates": pass_rates,
-        "mistakes": _mistakes(results, [entry["exercise_id"] for entry in pass_rates]),
-        "case_kinds": _case_kinds(results, [entry["exercise_id"] for entry in pass_rates]),
-        "history": _history(journal, order),
+        "mistakes": mistakes(results, [entry["exercise_id"] for entry in pass_rates]),
+        "case_kinds": case_kinds(results, [entry["exercise_id"] for entry in pass_rates]),
+        "history": history(journal, order),
         "similarity": similarity,
         "flagged": _flagged(results, order),
         "skipped": [{"file": entry["skipped"], "reason": entry["reason"]} for entry in skipped],
@@ -190,117 +175,6 @@ def _earned_full_points(submission: dict, exercise_id: str) -> bool:
         exercise["exercise_id"] == exercise_id and exercise["score"] >= exercise["max_score"]
         for exercise in submission["exercises"]
     )
-
-
-def _mistakes(results: list[dict], exercise_order: list[str]) -> list[dict]:
-    """Diagnosed mistakes, most frequent first; ties in course order."""
-    diagnosed = [
-        exercise for result in results for exercise in result["exercises"] if exercise.get("mistake")
-    ]
-    counts = Counter((exercise["exercise_id"], exercise["mistake"]) for exercise in diagnosed)
-    handed_in = Counter(exercise["exercise_id"] for result in results for exercise in result["exercises"])
-    messages = {(exercise["exercise_id"], exercise["mistake"]): exercise["message"] for exercise in diagnosed}
-    rank = {exercise_id: position for position, exercise_id in enumerate(exercise_order)}
-    entries = [
-        {
-            "exercise_id": exercise_id,
-            "mistake_id": mistake_id,
-            "count": count,
-            "share": count / handed_in[exercise_id],
-            "diagnosis": _diagnosis(exercise_id, mistake_id, messages[exercise_id, mistake_id]),
-        }
-        for (exercise_id, mistake_id), count in counts.items()
-    ]
-    return sorted(
-        entries, key=lambda e: (-e["count"], rank.get(e["exercise_id"], len(rank)), e["mistake_id"])
-    )
-
-
-def _case_kinds(results: list[dict], exercise_order: list[str]) -> list[dict]:
-    """Per exercise and kind of case, how many of its partly right answers (wrong, but right on at least
-    one case) fail a case of that kind: most often first. An answer that fails every case (unwritten, or
-    wrong throughout) says nothing about one kind of case."""
-    partly_right = [
-        exercise
-        for result in results
-        for exercise in result["exercises"]
-        if exercise["score"] < exercise["max_score"] and 0 < exercise.get("cases_passed", 0)
-    ]
-    answers = Counter(exercise["exercise_id"] for exercise in partly_right)
-    failing = Counter(
-        (exercise["exercise_id"], kind) for exercise in partly_right for kind in exercise["failed_case_kinds"]
-    )
-    rank = {exercise_id: position for position, exercise_id in enumerate(exercise_order)}
-    entries = [
-        {
-            "exercise_id": exercise_id,
-            "kind": kind,
-            "kind_name": kind_name(kind),
-            "failing": count,
-            "partly_right_answers": answers[exercise_id],
-            "share": count / answers[exercise_id],
-        }
-        for (exercise_id, kind), count in failing.items()
-    ]
-    return sorted(entries, key=lambda e: (-e["share"], rank.get(e["exercise_id"], len(rank)), e["kind"]))
-
-
-def _history(journal: list[dict], lesson_order: list[str]) -> list[dict]:
-    """Per learner and lesson graded more than once (a changed notebook graded again), each attempt's score
-    and what changed from the attempt before: exercises gained or lost, named mistakes fixed."""
-    attempts: dict[tuple[str, str], list[dict]] = {}
-    for entry in journal:
-        found = attempts.setdefault((entry["student_id"], entry["assignment"]), [])
-        # The same notebook graded again (``--regrade``) is one attempt, its latest grading.
-        if found and found[-1]["notebook_sha256"] == entry["notebook_sha256"]:
-            found[-1] = entry
-        else:
-            found.append(entry)
-    history = []
-    for (student, lesson), entries in attempts.items():
-        if len(entries) < 2:
-            continue
-        results = [entry["result"] for entry in entries]
-        history.append(
-            {
-                "student_id": student,
-                "assignment": lesson,
-                "scores": [result["score"] for result in results],
-                "max_score": results[-1]["max_score"],
-                "changes": [
-                    _changes(before, after) for before, after in zip(results, results[1:], strict=False)
-                ],
-            }
-        )
-    order = {lesson: position for position, lesson in enumerate(lesson_order)}
-    return sorted(history, key=lambda row: (order.get(row["assignment"], len(order)), row["student_id"]))
-
-
-def _changes(before: dict, after: dict) -> dict:
-    full = [
-        {e["exercise_id"] for e in result["exercises"] if e["score"] >= e["max_score"]}
-        for result in (before, after)
-    ]
-    mistakes = [
-        {(e["exercise_id"], e["mistake"]) for e in result["exercises"] if e.get("mistake")}
-        for result in (before, after)
-    ]
-    return {
-        "gained": sorted(full[1] - full[0]),
-        "lost": sorted(full[0] - full[1]),
-        "mistakes_fixed": [
-            f"{exercise}: {mistake}" for exercise, mistake in sorted(mistakes[0] - mistakes[1])
-        ],
-        "new_mistakes": [f"{exercise}: {mistake}" for exercise, mistake in sorted(mistakes[1] - mistakes[0])],
-    }
-
-
-def _diagnosis(exercise_id: str, mistake_id: str, message_seen: str) -> str:
-    try:
-        return get_exercise(exercise_id).mistake(mistake_id).diagnosis
-    except KeyError:
-        # A mistake the registry does not (or no longer) know: the learner's message is the best words.
-        return message_seen
 
 
 def _flagged(results: list[dict], lesson_order: list[str]) -> list[dict]:

@@ -50,7 +50,15 @@ def _add_autograde(autograde: argparse.ArgumentParser) -> None:
     autograde.add_argument(
         "submissions",
         type=Path,
+        nargs="?",
         help="folder of <student_id>/<assignment>/<assignment>.ipynb, or an LMS's .zip of one lesson",
+    )
+    autograde.add_argument(
+        "--course",
+        metavar="DIR",
+        type=Path,
+        help="grade the submitted/ folder of this nbgrader course into its own gradebook, autograded/ and "
+        "feedback/ (instead of SUBMISSIONS)",
     )
     autograde.add_argument("--lesson", help="the lesson an LMS's .zip holds, e.g. 01_smoothing")
     autograde.add_argument(
@@ -58,7 +66,12 @@ def _add_autograde(autograde: argparse.ArgumentParser) -> None:
         metavar="NAMING",
         help="how the .zip names files: canvas, moodle, blackboard or a regex (default: what fits)",
     )
-    autograde.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ go")
+    autograde.add_argument(
+        "--out",
+        type=Path,
+        help="where grades.csv, results.json, feedback/ and the report go (with --course, by default "
+        f"DIR/{COURSE_OUT})",
+    )
     autograde.add_argument(
         "--workers", type=int, help="notebooks graded at once on this machine (default: the number of cores)"
     )
@@ -79,8 +92,21 @@ def _add_autograde(autograde: argparse.ArgumentParser) -> None:
     add_options(autograde, Limits)
 
 
+COURSE_OUT = "attention_grading"
+"""Where, in an nbgrader course graded in place, the grader's own outputs go unless --out says."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if args.command == "autograde":
+        if (args.submissions is None) == (args.course is None):
+            arguments.error("autograde needs SUBMISSIONS or --course DIR (one of them)")
+        if args.course is not None:
+            args.submissions = args.course / "submitted"
+            args.out = args.out or args.course / COURSE_OUT
+        elif args.out is None:
+            arguments.error("autograde SUBMISSIONS needs --out OUT")
     command = import_module(f"grader.commands.{args.command}")
     if args.command == "release":
         return command.release(check=args.check)
@@ -100,4 +126,5 @@ def main(argv: list[str] | None = None) -> int:
         lesson=args.lesson,
         naming=args.lms,
         screen_similarity=args.similarity,
+        course=args.course,
     )

@@ -54,10 +54,12 @@ def grade_batch(
     check_environment: bool = False,
     skipped: list[SkippedFile] = (),
     screen_similarity: bool = True,
+    course: Path | None = None,
 ) -> Batch:
     """Grade every submission in ``found`` not graded by an earlier run of the same batch in ``out``, then
     write grades.csv, results.json (with the ``skipped`` files) and, with ``screen_similarity``, the
-    class's screening for shared work.
+    class's screening for shared work. Given the instructor's nbgrader ``course``, its gradebook and
+    folders receive the grades, autograded notebooks and feedback (``Writer``).
 
     With ``check_environment``, each lesson to grade first has its solution graded in the very same
     workers and sandbox; if one does not earn full marks, nothing is graded or written (not even the
@@ -81,7 +83,7 @@ def grade_batch(
             problem = environment_problem(pool, lesson_cases, settings, template)
             if problem is not None:
                 return Batch(environment_problem=problem)
-        writer = Writer(out, template, journal, make_feedback=not settings.feedback_by_worker)
+        writer = Writer(out, template, journal, not settings.feedback_by_worker, course)
         finished: dict[Submission, SubmissionResult] = {}
         for submission, entry in resumed.items():
             writer.resume(entry)

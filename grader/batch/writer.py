@@ -12,15 +12,22 @@ from grader.batch.journal import Journal, cell_grades_of, entry_for
 from grader.batch.screening import screen_class, write_screening
 from grader.course import Course
 from grader.course.feedback import feedback_page
+from grader.course.folder import nbgrader_folder
 from grader.results import GradedSubmission, SkippedFile, SubmissionResult
 
 
 class Writer:
-    def __init__(self, out: Path, template: Path, journal: Journal, make_feedback: bool):
-        """Writes into ``out``, its gradebook started from ``template``'s; with ``make_feedback``, makes the
-        feedback pages the workers did not."""
+    def __init__(
+        self, out: Path, template: Path, journal: Journal, make_feedback: bool, course: Path | None = None
+    ):
+        """Writes into ``out``, and into a gradebook started from ``template``'s in OUT/nbgrader, or, given
+        the instructor's nbgrader ``course``, into that course's gradebook, autograded and feedback folders
+        (its manual grades kept). With ``make_feedback``, makes the feedback pages the workers did not."""
         self.out, self.journal, self.make_feedback = out, journal, make_feedback
-        self.course = Course.from_template(template, out / "nbgrader")
+        self.in_place = course is not None
+        self.course = (
+            Course(course) if course is not None else Course.from_template(template, out / "nbgrader")
+        )
         self.answers: dict[tuple[str, str], dict[str, str]] = {}
         """Every saved submission's answers, by (student, lesson), for screening the class at the end."""
 
@@ -44,9 +51,14 @@ class Writer:
             if self.make_feedback and graded.cell_grades:
                 feedback = feedback_page(self.course, result)
         if feedback is not None:
-            page = self.out / "feedback" / student / f"{lesson}.html"
-            page.parent.mkdir(parents=True, exist_ok=True)
-            page.write_text(feedback, encoding="utf-8")
+            pages = [self.out / "feedback" / student / f"{lesson}.html"]
+            if self.in_place:  # where nbgrader's release_feedback finds it
+                pages.append(
+                    nbgrader_folder(self.course.root, "feedback", lesson, student) / f"{lesson}.html"
+                )
+            for page in pages:
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_text(feedback, encoding="utf-8")
         self.journal.append(entry_for(graded, sha256))
 
     def finish(

@@ -22,6 +22,7 @@ from grader.batch import grade_batch
 from grader.batch.submissions import find_submissions
 from grader.lms.collect import CollectError, collect_archive
 from grader.report import write_report
+from grader.results import SkippedFile, Submission
 from grader.sandbox import describe_isolation
 from grader.settings import GradingSettings, Limits
 
@@ -36,25 +37,22 @@ def autograde(
     lesson: str | None = None,
     naming: str | None = None,
     screen_similarity: bool = True,
+    course: Path | None = None,
 ) -> int:
     """Grade the notebooks in ``submissions`` (nbgrader's submitted layout, or an LMS's zip of one
-    ``lesson``'s notebooks named as ``naming`` says) into ``out``."""
+    ``lesson``'s notebooks named as ``naming`` says) into ``out``; or, given the instructor's nbgrader
+    ``course``, the notebooks in its submitted/ folder into its own gradebook, autograded/ and feedback/
+    (and results.json, the journal and the report into ``out``)."""
     submissions, out = submissions.resolve(), out.resolve()
-    # Hidden from learner code: every learner's work (an LMS's zip too) and the gradebook.
-    hidden = [submissions, out]
+    # Hidden from learner code: every learner's work (an LMS's zip too) and the gradebooks.
+    hidden = [submissions, out, *([course.resolve()] if course else [])]
     if submissions.is_file():
         collected = _collect(submissions, lesson, naming, out / "collected")
         if collected is None:
             return 2
         submissions = collected
-    found, skipped = find_submissions(submissions)
-    for file in skipped:
-        print(f"skipped {submissions / file.path}: {file.reason}")
+    found, skipped = _find(submissions)
     if not found:
-        print(
-            f"no submissions found under {submissions} "
-            "(expected <student_id>/<assignment>/<assignment>.ipynb)"
-        )
         return 1
     if scheduler is None:
         workers = workers or os.cpu_count() or 1
@@ -70,6 +68,7 @@ def autograde(
         check_environment=True,
         skipped=skipped,
         screen_similarity=screen_similarity,
+        course=course,
     )
     if batch.environment_problem is not None:
         print(f"autograde: STOPPED, {batch.environment_problem}", file=sys.stderr)
@@ -85,6 +84,17 @@ def autograde(
         return 3
     print(f"graded {len(batch.results)} submission(s): {out / 'grades.csv'}, feedback in {out / 'feedback'}")
     return 0
+
+
+def _find(submissions: Path) -> tuple[list[Submission], list[SkippedFile]]:
+    """The submissions to grade, each file skipped printed with why, and a word when there are none."""
+    found, skipped = find_submissions(submissions)
+    for file in skipped:
+        print(f"skipped {submissions / file.path}: {file.reason}")
+    if not found:
+        expected = "<student_id>/<assignment>/<assignment>.ipynb"
+        print(f"no submissions found under {submissions} (expected {expected})")
+    return found, skipped
 
 
 def _settings(

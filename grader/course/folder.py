@@ -124,10 +124,11 @@ class Course:
         return nbgrader_folder(self.root, "feedback", lesson, student) / f"{lesson}.html"
 
     def override_score(self, lesson: str, student: str, grade_id: str, score: float) -> None:
-        """Set a test cell's score by hand (nbgrader's manual score), which export and feedback then use."""
+        """Replace nbgrader's automatic score of a test cell, which export and feedback then use. The manual
+        score stays free for the instructor's own grading in formgrader, which then counts instead."""
         with Gradebook(self.db_url) as gradebook:
             grade = gradebook.find_grade(grade_id, lesson, lesson, student)
-            grade.manual_score = score
+            grade.auto_score = score
             gradebook.db.commit()
 
     def cell_grades(self, lesson: str, student: str) -> dict[str, tuple[float | None, float | None]]:
@@ -139,7 +140,8 @@ class Course:
     def record_grades(
         self, lesson: str, student: str, cell_grades: dict[str, tuple[float | None, float | None]]
     ) -> None:
-        """Write grades found elsewhere (a worker's own throwaway gradebook) into this course's gradebook.
+        """Write grades found elsewhere (a worker's own throwaway gradebook) into this course's gradebook. A
+        manual score already there (the instructor's, from formgrader) is kept.
 
         The student gets a row even without grades, so a notebook nbgrader could not read still appears,
         with 0 points, in the export instead of vanishing from it.
@@ -148,11 +150,22 @@ class Course:
             gradebook.update_or_create_student(student)
             if not cell_grades:
                 return
-            gradebook.update_or_create_submission(lesson, student)
+            timestamp = self._submission_timestamp(lesson, student)
+            gradebook.update_or_create_submission(
+                lesson, student, **({"timestamp": timestamp} if timestamp else {})
+            )
             for grade_id, (auto_score, manual_score) in cell_grades.items():
                 grade = gradebook.find_grade(grade_id, lesson, lesson, student)
-                grade.auto_score, grade.manual_score = auto_score, manual_score
+                grade.auto_score = auto_score
+                if grade.manual_score is None:
+                    grade.manual_score = manual_score
             gradebook.db.commit()
+
+    def _submission_timestamp(self, lesson: str, student: str):
+        """When the learner submitted, as nbgrader's exchange recorded it (None outside an exchange)."""
+        return self.api.coursedir.get_existing_timestamp(
+            str(nbgrader_folder(self.root, "submitted", lesson, student))
+        )
 
     def export_csv(self, destination: Path) -> None:
         exporter = CsvExportPlugin(to=str(destination))

@@ -1,0 +1,63 @@
+"""An instructor's own nbgrader course graded in place (``autograde --course DIR``): grades in its
+gradebook, autograded notebooks and feedback where nbgrader keeps them, its manual grades kept."""
+
+import json
+
+import pytest
+from nbgrader.api import Gradebook
+
+from course_lib.registry import get_exercise, lesson_exercises
+from grader.course import Course
+from tests.conftest import make_submission, run_grader, solution_answers
+
+LESSON = "01_smoothing"
+TIMESTAMP = "2026-11-30 09:15:00.000000 UTC"
+WRONG = ("(2 * sigma**2)", "(2 * sigma)")  # sigma_as_variance in gaussian_weights
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    Course(root).add_lesson(LESSON)  # what `nbgrader generate_assignment` leaves: source, release, gradebook
+    wrong = solution_answers(LESSON)
+    wrong["answer_gaussian_weights"] = wrong["answer_gaussian_weights"].replace(*WRONG)
+    for student, answers in (("alice", solution_answers(LESSON)), ("bob", wrong)):
+        notebook = make_submission(root / "submitted", student, LESSON, answers)
+        (notebook.parent / "timestamp.txt").write_text(TIMESTAMP)
+    graded = run_grader("autograde", "--course", root)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    return root
+
+
+def _scores(root) -> dict[str, float]:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        return {student: gradebook.find_submission(LESSON, student).score for student in ("alice", "bob")}
+
+
+def test_the_courses_own_gradebook_holds_the_grades(course):
+    points = sum(exercise.points for exercise in lesson_exercises(LESSON))
+    assert _scores(course) == {"alice": points, "bob": points - get_exercise("gaussian_weights").points}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert str(gradebook.find_submission(LESSON, "bob").timestamp).startswith("2026-11-30 09:15")
+
+
+def test_autograded_notebooks_and_feedback_are_where_nbgrader_keeps_them(course):
+    assert (course / "autograded" / "alice" / LESSON / f"{LESSON}.ipynb").is_file()
+    page = (course / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()
+    assert get_exercise("gaussian_weights").mistake("sigma_as_variance").diagnosis.split(",")[0] in page
+    assert 'id="attention-summary"' in page
+    results = json.loads((course / "attention_grading" / "results.json").read_text())
+    assert {result["student_id"] for result in results} == {"alice", "bob"}
+
+
+def test_a_manual_grade_survives_a_regrade(course):
+    before = _scores(course)["bob"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade("test_gaussian_weights", LESSON, LESSON, "bob")
+        grade.manual_score = 1.5  # partial credit, given in formgrader
+        gradebook.db.commit()
+    regraded = run_grader("autograde", "--course", course, "--regrade")
+    assert regraded.returncode == 0, regraded.stdout + regraded.stderr
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_grade("test_gaussian_weights", LESSON, LESSON, "bob").manual_score == 1.5
+    assert _scores(course)["bob"] == before + 1.5  # the cell's 0 from the grader, plus the manual 1.5

@@ -40,7 +40,9 @@ class Grading:
     lesson_cases: LessonCases
     settings: GradingSettings
     folders: Folders
-    course: Course
+    course: Course | None
+    """The nbgrader course it is graded in; None inside nbgrader's own autograde
+    (``grader.grading.preprocessor``), which keeps its own books."""
     exercises: list[Exercise]
     result: SubmissionResult
     finished: bool = False
@@ -72,7 +74,10 @@ class Grading:
         exercises = lesson_exercises(submission.assignment)
         result = SubmissionResult(submission.student_id, submission.assignment)
         result.max_score = float(sum(exercise.points for exercise in exercises))
-        kernel = _kernel_sandbox(folders, submission, settings)
+        working_folder = nbgrader_folder(
+            course_root, "autograded", submission.assignment, submission.student_id
+        )
+        kernel = kernel_sandbox(folders, working_folder, settings)
         return cls(
             submission, lesson_cases, settings, folders, Course(course_root, kernel), exercises, result
         )
@@ -91,10 +96,8 @@ class Grading:
         self.finished = True
 
 
-def _kernel_sandbox(folders: Folders, submission: Submission, settings: GradingSettings) -> KernelSandbox:
-    working_folder = nbgrader_folder(
-        folders.course, "autograded", submission.assignment, submission.student_id
-    )
+def kernel_sandbox(folders: Folders, working_folder: Path, settings: GradingSettings) -> KernelSandbox:
+    """The sandbox a submission's kernel runs in, from ``working_folder``, recording into ``folders``."""
     environment = {VERIFY_DIR_ENV: str(folders.recording), VERIFY_INPUTS_ENV: str(folders.inputs)}
     if settings.kernel_threads is not None:
         threads = str(settings.kernel_threads)

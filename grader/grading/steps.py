@@ -4,9 +4,10 @@ left to grade calls ``grading.stop`` with the reason, and the steps after it do 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from course_lib.check import policy_verdict
+from course_lib.registry import Exercise
 from grader.course import NbgraderError
 from grader.course.feedback import feedback_page
 from grader.grading.context import Grading
@@ -114,33 +115,56 @@ def apply_policy(grading: Grading) -> None:
             )
 
 
+@dataclass(frozen=True)
+class Settled:
+    """One exercise's outcome once nbgrader and the verification are both in."""
+
+    score: float
+    message: str
+    overridden: bool
+    """nbgrader passed the test cell, the verification did not: its score is to be taken away."""
+    flag: str | None = None
+    """Possible tampering, in words for the instructor."""
+
+
+def settle(grading: Grading, exercise: Exercise) -> Settled:
+    """nbgrader's points stand only where verification passed too; a notebook whose own check passed what
+    the visible cases fail here is flagged, unless learner code deleted the recordings itself."""
+    nbgrader_score = float(grading.scores.get(exercise.test_cell_id, 0.0))
+    verification = grading.verifications[exercise.id]
+    message = grading.messages.get(
+        exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
+    )
+    if verification.passed and verification.correct_helpers:
+        # The notebook's own check said it could not judge; the grader could, with correct helpers.
+        listed = " and ".join(f"`{name}`" for name in verification.correct_helpers)
+        message = f"{verification.message} (judged with a correct {listed} in place of yours)"
+    if verification.passed or nbgrader_score == 0:
+        return Settled(nbgrader_score if verification.passed else 0.0, message, overridden=False)
+    deleted = grading.cells_that_deleted_recordings
+    if deleted and not recorded_outputs_of(grading.folders.recorded, exercise.id):
+        return Settled(0.0, recordings_deleted_message(deleted), overridden=True)
+    flag = None
+    if not verification.visible_passed:
+        flag = (
+            f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
+            "when checked outside the notebook (possible tampering)"
+        )
+    return Settled(0.0, verification.message, overridden=True, flag=flag)
+
+
 def settle_scores(grading: Grading) -> None:
-    """Each exercise's points and message: nbgrader's points stand only where verification passed too;
-    where it did not, the gradebook's score is overridden, and a notebook whose own check passed what the
-    visible cases fail here is flagged."""
+    """Each exercise's points and message (``settle``), the gradebook's score overridden where
+    verification took nbgrader's points away."""
     result = grading.result
     for exercise in grading.exercises:
-        nbgrader_score = float(grading.scores.get(exercise.test_cell_id, 0.0))
         verification = grading.verifications[exercise.id]
-        score = nbgrader_score if verification.passed else 0.0
-        message = grading.messages.get(
-            exercise.test_cell_id, "this exercise's test cell is missing from the notebook"
-        )
-        if verification.passed and verification.correct_helpers:
-            # The notebook's own check said it could not judge; the grader could, with correct helpers.
-            listed = " and ".join(f"`{name}`" for name in verification.correct_helpers)
-            message = f"{verification.message} (judged with a correct {listed} in place of yours)"
-        if nbgrader_score > 0 and not verification.passed:
-            message = verification.message
-            grading.course.override_score(grading.lesson, grading.student, exercise.test_cell_id, score)
-            deleted = grading.cells_that_deleted_recordings
-            if deleted and not recorded_outputs_of(grading.folders.recorded, exercise.id):
-                message = _recordings_deleted_message(deleted)
-            elif not verification.visible_passed:
-                result.flags.append(
-                    f"{exercise.id}: the notebook's own test passed, but its outputs fail the visible cases "
-                    "when checked outside the notebook (possible tampering)"
-                )
+        settled = settle(grading, exercise)
+        if settled.overridden:
+            grading.course.override_score(grading.lesson, grading.student, exercise.test_cell_id, 0.0)
+        if settled.flag:
+            result.flags.append(settled.flag)
+        score, message = settled.score, settled.message
         # The mistake the learner read about: the message's, else the one found on the hidden cases.
         mistake = None if score else exercise.mistake_named_in(message) or verification.mistake_id
         result.exercises.append(
@@ -176,7 +200,7 @@ def _passed_in_notebook(grading: Grading, exercise_id: str) -> bool:
     return grading.scores.get(exercise.test_cell_id, 0.0) > 0
 
 
-def _recordings_deleted_message(cells: list[int]) -> str:
+def recordings_deleted_message(cells: list[int]) -> str:
     listed = ", ".join(map(str, cells))
     return (
         f"the grader found none of this exercise's results: your notebook deleted the files the grader keeps "

@@ -25,7 +25,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,10 @@ def record(exercise_id: str, learner: Any, directory: str | os.PathLike | None =
     (directory / f"{exercise_id}.errors.json").write_text(json.dumps(errors))
 
 
-WRONG_ANSWER_SECONDS = 10
+WRONG_ANSWER_SECONDS = 2
 """How long recording a wrong answer may take: it runs the answer on the hidden cases, which the notebook
-would otherwise not have run at all, so a wrong answer that is also slow must not cost the cells after it."""
+would otherwise not have run at all, so a wrong answer that is also slow must not cost the cells after it
+(every exercise's reference runs its hidden cases in well under a second)."""
 
 
 class _OutOfTime(BaseException):
@@ -84,14 +85,16 @@ class _OutOfTime(BaseException):
 
 def record_wrong_answer(exercise_id: str, learner: Any) -> None:
     """While grading, record an answer that failed its check, within ``WRONG_ANSWER_SECONDS`` (past them,
-    nothing is recorded); outside grading, nothing."""
+    nothing is recorded) and without its printing; outside grading, nothing."""
     if not os.environ.get(VERIFY_DIR_ENV):
         return
-    try:
-        with _time_limit(WRONG_ANSWER_SECONDS):
-            record(exercise_id, learner)
-    except _OutOfTime:
-        pass
+    # What the answer prints while it is recorded is not the learner's to read, and printing takes time.
+    with open(os.devnull, "w") as discarded, redirect_stdout(discarded), redirect_stderr(discarded):
+        try:
+            with _time_limit(WRONG_ANSWER_SECONDS):
+                record(exercise_id, learner)
+        except _OutOfTime:
+            pass
 
 
 @contextmanager

@@ -1,12 +1,13 @@
 """What lesson 06's text says about its own outputs holds: each claim beside a tagged cell is checked on the
 numbers that cell printed when the solution notebook ran (once per session, see tests/conftest.py)."""
 
+import itertools
 import re
 
 import nbformat
 import pytest
 
-from course_lib import make_corpus
+from course_lib import DEMO_PROMPT, make_corpus
 from grader.paths import ROOT
 from tests.conftest import executed_solution, tagged_output
 
@@ -141,3 +142,41 @@ def test_the_text_says_what_it_should(text):
     assert "everyone who runs this gets the same model" not in text
     seconds = re.findall(r"about (\d+) s on a\s+2-core laptop", text)
     assert len(seconds) == 2 and len(set(seconds)) == 1, seconds
+
+
+def test_the_cached_model_writes_the_same_tokens(notebook):
+    output = tagged_output(notebook, "kv_same")
+    assert "greedy, the same tokens: True" in output
+    assert "sampled, the same tokens: True" in output
+
+
+def test_without_the_cache_the_positions_grow_with_the_square_of_the_length(notebook):
+    rows = [_numbers(line) for line in tagged_output(notebook, "kv_speed").splitlines()[1:]]
+    prompt_length = len(DEMO_PROMPT.split())
+    assert [row[0] for row in rows] == [64, 128, 256]
+    for n_new, plain, cached, plain_seconds, cached_seconds, speed_up in rows:
+        assert plain == sum(prompt_length + step for step in range(int(n_new)))
+        assert cached == prompt_length + n_new - 1
+        assert speed_up == pytest.approx(plain_seconds / cached_seconds, abs=0.1, rel=0.1)
+    for shorter, longer in itertools.pairwise(rows):
+        assert 3.5 < longer[1] / shorter[1] < 4  # "about quadruples"
+        assert 1.9 < longer[2] / shorter[2] <= 2  # "about doubles"
+
+
+def test_the_ablations_show_what_the_text_says(notebook):
+    rows = {}
+    for line in tagged_output(notebook, "ablations").splitlines():
+        if "%" in line:
+            label = re.split(r"\s{2,}", line.strip())[0]
+            (accuracy,) = _percentages(line)
+            rows[label] = (accuracy, *_numbers(line.split("%")[1]))
+    reference = rows["reference (learned, 4 heads, 2 blocks)"]
+    assert len(rows) == 5 and reference[0] >= 0.9
+    # Positions: the feelings stay right, the loss on the whole text rises; sinusoidal lies between.
+    assert rows["no positions"][0] >= 0.9
+    assert rows["no positions"][1] > reference[1] + 0.02
+    assert reference[1] < rows["sinusoidal positions"][1] < rows["no positions"][1]
+    # One head "about as well as four".
+    assert rows["one head"][0] >= 0.9 and abs(rows["one head"][1] - reference[1]) < 0.02
+    # One block "falls short, in accuracy and in loss".
+    assert rows["one block"][0] < reference[0] and rows["one block"][1] > reference[1] + 0.02

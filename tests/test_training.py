@@ -2,7 +2,7 @@
 fails it with broken code; the held-out set is what the lesson says it is; the experiment helpers measure
 what they say.
 
-Each run trains the lesson's own model with the lesson's budget (about 10 s each on 2 quiet cores). The
+Each run trains the lesson's own model with the lesson's budget (about 12 s each on 2 quiet cores). The
 lesson's model is lesson 05's: its cell of classes is lesson 05's code, and lesson-05 classes a learner
 wrote another way clear the bar too.
 """

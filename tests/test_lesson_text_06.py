@@ -25,6 +25,12 @@ def text() -> str:
     return "\n".join(cell.source for cell in source.cells if cell.cell_type == "markdown")
 
 
+def _printed(notebook, tag: str) -> str:
+    """What the cell tagged ``tag`` printed, without its progress bars (tqdm writes them to stderr)."""
+    (cell,) = [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+    return "".join(output.text for output in cell.outputs if output.get("name") == "stdout")
+
+
 def _numbers(line: str) -> list[float]:
     return [float(number) for number in re.findall(r"-?\d+(?:\.\d+)?", line)]
 
@@ -166,7 +172,7 @@ def test_without_the_cache_the_positions_grow_with_the_square_of_the_length(note
 
 def test_the_ablations_show_what_the_text_says(notebook):
     rows = {}
-    for line in tagged_output(notebook, "ablations").splitlines():
+    for line in _printed(notebook, "ablations").splitlines():
         if "%" in line:
             label = re.split(r"\s{2,}", line.strip())[0]
             (accuracy,) = _percentages(line)
@@ -194,7 +200,7 @@ def test_top_k_cuts_the_nonsense_and_top_p_keeps_most_words_at_a_high_temperatur
 
 
 def test_the_character_model_starts_near_log_v_and_its_heldout_loss_falls(notebook):
-    line = _line(tagged_output(notebook, "real_text"), "held-out loss")
+    line = _line(_printed(notebook, "real_text"), "held-out loss")
     steps, first, log_v, last = _numbers(line)
     assert steps > 0 and abs(first - log_v) < 0.5 and last < first - 0.5
     assert "REAL_TEXT_SECONDS = " in notebook.cells[1].source  # the budget, at the top

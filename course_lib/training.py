@@ -107,6 +107,24 @@ def feeling_loss(model: nn.Module, corpus: Corpus, sentences: Sequence[Sentence]
     return total / len(sentences)
 
 
+def keep_top(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """``logits`` with every word that top-k or top-p sampling leaves out set to -inf, so that a softmax
+    gives it probability 0 and it is never drawn: outside the ``top_k`` highest logits (0: keep all), and
+    outside the smallest set of most probable words whose probabilities reach ``top_p`` (1: keep all).
+    The probabilities are those of ``softmax(logits)``: divide by the temperature first."""
+    kept = logits
+    if top_k > 0:
+        kth_highest = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        kept = kept.masked_fill(logits < kth_highest, float("-inf"))
+    if top_p < 1.0:
+        ordered, order = kept.sort(dim=-1, descending=True)
+        probabilities = torch.softmax(ordered, dim=-1)
+        # A word is left out when the words ranked above it already reach top_p.
+        reached_before = probabilities.cumsum(dim=-1) - probabilities >= top_p
+        kept = kept.masked_fill(reached_before.scatter(-1, order, reached_before), float("-inf"))
+    return kept
+
+
 @contextmanager
 def heads_knocked_out(model: nn.Module, heads: Iterable[tuple[int, int]]) -> Iterator[None]:
     """Inside the ``with`` block, each (layer, head) in ``heads`` contributes nothing: its part of the merged
@@ -177,3 +195,20 @@ class LossPlot:
         self.ax.relim()
         self.ax.autoscale_view()
         show_figure(self.widget, self.figure)
+
+
+class AttentionLayer(nn.Module):
+    """The parts of lesson 05's ``MultiHeadAttention`` that a KV-cache step reads (``qkv``, ``proj``,
+    ``d_model``, ``n_heads``), for checking ``attention_step`` whatever the learner's own class looks like."""
+
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.d_model, self.n_heads = d_model, n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor):
+        raise TypeError(
+            "attention_step should not call the whole layer (that would attend over x alone, without the "
+            "cache): use its parts, attn.qkv(x) for the queries, keys and values and attn.proj for the output"
+        )

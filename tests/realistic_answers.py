@@ -984,6 +984,131 @@ GENERATE = _answers(
     ],
 )
 
+_ATTENTION_STEP = _template(
+    """
+def attention_step(attn, x, past_keys, past_values):
+    B, T, C = x.shape
+    H = attn.n_heads
+    hs = C // H
+    q, k, v = attn.qkv(x).split(C, dim=2)
+    q = {split}
+    k = {split_k}
+    v = {split_v}
+    K = torch.cat((past_keys, k), dim=2)
+    V = torch.cat((past_values, v), dim=2)
+    P = past_keys.size(2)
+{attend}
+    y = {merge}
+    return attn.proj(y), {cache}
+""",
+    split="q.view(B, T, H, hs).transpose(1, 2)",
+    split_k="k.view(B, T, H, hs).transpose(1, 2)",
+    split_v="v.view(B, T, H, hs).transpose(1, 2)",
+    attend="""    att = (q @ K.transpose(-2, -1)) / math.sqrt(hs)
+    mask = torch.tril(torch.ones(T, P + T, dtype=torch.bool), diagonal=P)
+    att = att.masked_fill(~mask, float("-inf"))
+    att = F.softmax(att, dim=-1)
+    y = att @ V""",
+    merge="y.transpose(1, 2).contiguous().view(B, T, C)",
+    cache="K, V",
+)
+_ATTEND = """    att = (q @ {keys}.transpose(-2, -1)){scale}
+    mask = {mask}
+    att = {masking}
+    y = att @ {values}"""
+
+
+def _attend(**parts: str) -> str:
+    defaults = {
+        "keys": "K",
+        "values": "V",
+        "scale": " / math.sqrt(hs)",
+        "mask": "torch.tril(torch.ones(T, P + T, dtype=torch.bool), diagonal=P)",
+        "masking": 'F.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)',
+    }
+    return _ATTEND.format(**{**defaults, **parts})
+
+
+ATTENTION_STEP = _answers(
+    "06_gpt",
+    "attention_step",
+    [
+        (PASS, _ATTENTION_STEP()),
+        (
+            PASS,
+            """
+def attention_step(attn, x, past_keys, past_values):
+    n_heads, d_model = attn.n_heads, attn.d_model
+    d_head = d_model // n_heads
+    n_past, n_new = past_keys.shape[2], x.shape[1]
+    qkv = attn.qkv(x)
+    outputs, keys, values = [], [], []
+    for h in range(n_heads):
+        q = qkv[..., h * d_head:(h + 1) * d_head]
+        k = torch.cat([past_keys[:, h], qkv[..., d_model + h * d_head:d_model + (h + 1) * d_head]], dim=1)
+        v = torch.cat([past_values[:, h], qkv[..., 2 * d_model + h * d_head:2 * d_model + (h + 1) * d_head]], dim=1)
+        scores = torch.einsum("bqd,bkd->bqk", q, k) / d_head ** 0.5
+        for i in range(n_new):
+            scores[:, i, n_past + i + 1:] = float("-inf")
+        outputs.append(torch.einsum("bqk,bkd->bqd", scores.softmax(dim=-1), v))
+        keys.append(k)
+        values.append(v)
+    return attn.proj(torch.cat(outputs, dim=-1)), torch.stack(keys, dim=1), torch.stack(values, dim=1)
+""",
+        ),
+        (
+            PASS,
+            _ATTENTION_STEP(
+                attend="""    mask = torch.ones(T, P + T, dtype=torch.bool).tril(P)
+    y = F.scaled_dot_product_attention(q, K, V, attn_mask=mask)"""
+            ),
+        ),
+        ("mask_not_shifted", _ATTENTION_STEP(attend=_attend(mask="torch.tril(torch.ones(T, P + T)).bool()"))),
+        ("mask_not_shifted", _ATTENTION_STEP(attend="    y, _ = attention(q, K, V, causal=True)")),
+        ("no_mask", _ATTENTION_STEP(attend="    y, _ = attention(q, K, V)")),
+        (
+            "mask_triangle_swapped",
+            _ATTENTION_STEP(
+                attend=_attend(mask="torch.triu(torch.ones(T, P + T, dtype=torch.bool), diagonal=P)")
+            ),
+        ),
+        (
+            "mask_after_softmax",
+            _ATTENTION_STEP(attend=_attend(masking="F.softmax(att, dim=-1).masked_fill(~mask, 0.0)")),
+        ),
+        (
+            "mask_filled_with_zero",
+            _ATTENTION_STEP(attend=_attend(masking="F.softmax(att.masked_fill(~mask, 0), dim=-1)")),
+        ),
+        (
+            "softmax_over_queries",
+            _ATTENTION_STEP(
+                attend=_attend(masking='F.softmax(att.masked_fill(~mask, float("-inf")), dim=2)')
+            ),
+        ),
+        ("scaled_by_d_model", _ATTENTION_STEP(attend=_attend(scale=" / math.sqrt(C)"))),
+        ("no_scale", _ATTENTION_STEP(attend=_attend(scale=""))),
+        (
+            "split_without_transpose",
+            _ATTENTION_STEP(
+                split="q.reshape(B, H, T, hs)",
+                split_k="k.reshape(B, H, T, hs)",
+                split_v="v.reshape(B, H, T, hs)",
+            ),
+        ),
+        ("merge_without_transpose", _ATTENTION_STEP(merge="y.reshape(B, T, C)")),
+        ("new_keys_not_returned", _ATTENTION_STEP(cache="past_keys, past_values")),
+        (
+            "new_keys_not_attended",
+            _ATTENTION_STEP(
+                attend="""    att = (q @ past_keys.transpose(-2, -1)) / math.sqrt(hs)
+    att = F.softmax(att, dim=-1)
+    y = att @ past_values"""
+            ),
+        ),
+    ],
+)
+
 ANSWERS: list[Answer] = [
     *MOVING_AVERAGE,
     *GAUSSIAN,
@@ -1006,4 +1131,5 @@ ANSWERS: list[Answer] = [
     *CROSS_ENTROPY,
     *TRAIN_STEP,
     *GENERATE,
+    *ATTENTION_STEP,
 ]

@@ -1,12 +1,13 @@
 """What lesson 06's text says about its own outputs holds: each claim beside a tagged cell is checked on the
 numbers that cell printed when the solution notebook ran (once per session, see tests/conftest.py)."""
 
+import itertools
 import re
 
 import nbformat
 import pytest
 
-from course_lib import make_corpus
+from course_lib import DEMO_PROMPT, make_corpus
 from grader.paths import ROOT
 from tests.conftest import executed_solution, tagged_output
 
@@ -22,6 +23,12 @@ def notebook():
 def text() -> str:
     source = nbformat.read(ROOT / "solutions" / f"{LESSON}.ipynb", as_version=4)
     return "\n".join(cell.source for cell in source.cells if cell.cell_type == "markdown")
+
+
+def _printed(notebook, tag: str) -> str:
+    """What the cell tagged ``tag`` printed, without its progress bars (tqdm writes them to stderr)."""
+    (cell,) = [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+    return "".join(output.text for output in cell.outputs if output.get("name") == "stdout")
 
 
 def _numbers(line: str) -> list[float]:
@@ -141,3 +148,59 @@ def test_the_text_says_what_it_should(text):
     assert "everyone who runs this gets the same model" not in text
     seconds = re.findall(r"about (\d+) s on a\s+2-core laptop", text)
     assert len(seconds) == 2 and len(set(seconds)) == 1, seconds
+
+
+def test_the_cached_model_writes_the_same_tokens(notebook):
+    output = tagged_output(notebook, "kv_same")
+    assert "greedy, the same tokens: True" in output
+    assert "sampled, the same tokens: True" in output
+
+
+def test_without_the_cache_the_positions_grow_with_the_square_of_the_length(notebook):
+    rows = [_numbers(line) for line in tagged_output(notebook, "kv_speed").splitlines()[1:]]
+    prompt_length = len(DEMO_PROMPT.split())
+    assert [row[0] for row in rows] == [64, 128, 256]
+    for n_new, plain, cached, plain_seconds, cached_seconds, speed_up in rows:
+        assert plain == sum(prompt_length + step for step in range(int(n_new)))
+        assert cached == prompt_length + n_new - 1
+        assert speed_up == pytest.approx(plain_seconds / cached_seconds, abs=0.1, rel=0.1)
+        assert speed_up < plain / cached  # "the time falls by much less than the work"
+    for shorter, longer in itertools.pairwise(rows):
+        assert 3.5 < longer[1] / shorter[1] < 4  # "about quadruples"
+        assert 1.85 < longer[2] / shorter[2] <= 2  # "about doubles"
+
+
+def test_the_ablations_show_what_the_text_says(notebook):
+    rows = {}
+    for line in _printed(notebook, "ablations").splitlines():
+        if "%" in line:
+            label = re.split(r"\s{2,}", line.strip())[0]
+            (accuracy,) = _percentages(line)
+            rows[label] = (accuracy, *_numbers(line.split("%")[1]))
+    reference = rows["reference (learned, 4 heads, 2 blocks)"]
+    assert len(rows) == 5 and reference[0] >= 0.9
+    # Positions: the feelings stay right, the loss on the whole text rises; sinusoidal lies between.
+    assert rows["no positions"][0] >= 0.9
+    assert rows["no positions"][1] > reference[1] + 0.02
+    assert reference[1] < rows["sinusoidal positions"][1] < rows["no positions"][1]
+    for label in ("no positions", "sinusoidal positions"):  # "no more than a few hundredths" at the feeling
+        assert abs(rows[label][2] - reference[2]) < 0.05
+    # One head "about as well as four".
+    assert rows["one head"][0] >= 0.9 and abs(rows["one head"][1] - reference[1]) < 0.02
+    # One block "falls short, in accuracy and in loss".
+    assert rows["one block"][0] < reference[0] and rows["one block"][1] > reference[1] + 0.02
+
+
+def test_top_k_cuts_the_nonsense_and_top_p_keeps_most_words_at_a_high_temperature(notebook):
+    output = tagged_output(notebook, "top_cut")
+    no_cut, top_k, top_p = (_line(output, label) for label in ("no cut", "top-k 5", "top-p 0.9"))
+    assert _numbers(top_k)[2] == 5  # "leaves five words"
+    assert _percentages(no_cut)[1] > 0.4 and _percentages(top_k)[1] < 0.1  # "nearly half to a few percent"
+    assert _numbers(top_p)[2] > 50  # "keeps most of the vocabulary"
+
+
+def test_the_character_model_starts_near_log_v_and_its_heldout_loss_falls(notebook):
+    line = _line(_printed(notebook, "real_text"), "held-out loss")
+    steps, first, log_v, last = _numbers(line)
+    assert steps > 0 and abs(first - log_v) < 0.5 and last < first - 0.5
+    assert "REAL_TEXT_SECONDS = " in notebook.cells[1].source  # the budget, at the top

@@ -165,7 +165,7 @@ def test_position_explorer_follows_the_dimension_slider():
     assert first and _image(out) and first != _image(out)
 
 
-def test_completion_explorer_redraws_for_temperature_and_draw():
+def test_completion_explorer_redraws_for_temperature_top_k_top_p_and_draw():
     from course_lib import completion_explorer, make_corpus
     from course_lib.training import BigramBaseline
 
@@ -174,13 +174,12 @@ def test_completion_explorer_redraws_for_temperature_and_draw():
     model.context_length = 8
     generate = load_reference("06_gpt")["generate"]
     explorer = completion_explorer(model, corpus, generate, "Sarah lies still on the bed , feeling")
-    (temperature, draw), out = explorer.children[0].children, explorer.children[1]
+    (temperature, top_k, top_p, draw), out = explorer.children[0].children, explorer.children[1]
     seen = [_image(out)]
-    temperature.value = 2.5
-    seen.append(_image(out))
-    draw.value = 3
-    seen.append(_image(out))
-    assert None not in seen and len(set(seen)) == 3
+    for control, value in ((temperature, 2.5), (top_k, 3), (top_p, 0.5), (draw, 3)):
+        control.value = value
+        seen.append(_image(out))
+    assert None not in seen and len(set(seen)) == 5
 
 
 def test_loss_plot_redraws_every_few_steps():

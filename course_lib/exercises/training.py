@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.torch_support import build_module, call_function, to_torch
+from course_lib.exercises.torch_support import build_module, call_function, linear_state, to_torch
 from course_lib.registry import Case, Exercise, Mistake, register
 
 LESSON = "06_gpt"
@@ -304,5 +304,139 @@ register(
         probe=_heldout_predictions,
         judge=_judge_predictions,
         output=f"a trained GPT that gets at least {ACCURACY_BAR:.0%} of the held-out feelings right",
+    )
+)
+
+
+def _attention_step_cases(rng: np.random.Generator) -> list[Case]:
+    def case(batch, n_past, n_new, d_model, n_heads):
+        d_head = d_model // n_heads
+        return {
+            "init": {"d_model": d_model, "n_heads": n_heads},
+            "state": {
+                **linear_state(rng, "qkv", d_model, 3 * d_model),
+                **linear_state(rng, "proj", d_model, d_model),
+            },
+            "x": rng.normal(size=(batch, n_new, d_model)),
+            "past_keys": rng.normal(size=(batch, n_heads, n_past, d_head)),
+            "past_values": rng.normal(size=(batch, n_heads, n_past, d_head)),
+        }
+
+    return [
+        case(2, 0, 4, 8, 2),  # the prompt, read into an empty cache
+        case(1, 5, 1, 12, 3),  # one generation step
+        case(2, 3, 3, 8, 4),  # several new positions after a cache: the mask must be shifted
+        case(3, 6, 2, 6, 2),
+    ]
+
+
+def _run_attention_step(learner: Any, case: Case) -> Any:
+    import torch
+
+    from course_lib.training import AttentionLayer
+
+    layer = build_module(AttentionLayer, case["init"], case["state"])
+    inputs = to_torch({name: case[name] for name in ("x", "past_keys", "past_values")})
+    with torch.no_grad():
+        return learner(layer, **inputs)
+
+
+_MASK_NOT_SHIFTED = (
+    "The new positions do not see the right keys: your mask treats the first new position as position 0. "
+    "The new positions come after the n_past cached ones, so new position i may attend to keys "
+    "0 .. n_past + i: `torch.ones(n_new, n_past + n_new, dtype=torch.bool).tril(diagonal=n_past)`."
+)
+
+register(
+    Exercise(
+        id="attention_step",
+        lesson=LESSON,
+        target="attention_step",
+        points=4,
+        make_cases=_attention_step_cases,
+        call=_run_attention_step,
+        given=("attention",),
+        output=(
+            "a tuple (output, keys, values): output (batch, n_new, d_model); keys and values "
+            "(batch, n_heads, n_past + n_new, d_head), the cached ones followed by the new ones"
+        ),
+        catalogue=(
+            "softmax_axis",
+            "scale",
+            "mask_after_softmax",
+            "mask_filled_with_zero",
+            "mask_triangle",
+            "split_heads",
+            "merge_heads",
+        ),
+        mistakes=(
+            Mistake("mask_not_shifted", _MASK_NOT_SHIFTED),
+            Mistake(
+                "no_mask",
+                "The new positions see positions after them: when several positions are new (the prompt, "
+                "read into an empty cache), each may attend only to the cached keys and to the new ones "
+                "up to itself. Mask the scores with "
+                "`torch.ones(n_new, n_past + n_new, dtype=torch.bool).tril(diagonal=n_past)`.",
+            ),
+            Mistake(
+                "mask_triangle_swapped",
+                "Your mask lets each new position see the positions after it instead of those before: "
+                "use tril (keep the lower triangle, shifted by n_past), not triu.",
+                kind="mask_triangle",
+            ),
+            Mistake(
+                "mask_after_softmax",
+                "You masked after the softmax, so the remaining weights no longer sum to 1. Fill the "
+                "masked scores with -inf *before* the softmax.",
+                kind="mask_after_softmax",
+            ),
+            Mistake(
+                "mask_filled_with_zero",
+                "You filled the masked scores with 0, and exp(0) = 1 still gives those keys weight. Fill "
+                'them with `float("-inf")`.',
+                kind="mask_filled_with_zero",
+            ),
+            Mistake(
+                "softmax_over_queries",
+                "Your softmax runs over the new positions (the queries). Each query's weights are over the "
+                "keys, cached and new: `torch.softmax(scores, dim=-1)`.",
+                kind="softmax_axis",
+            ),
+            Mistake(
+                "scaled_by_d_model",
+                "You divided the scores by sqrt(d_model). Each head compares vectors of d_head = "
+                "d_model // n_heads numbers: divide by sqrt(d_head).",
+                kind="scale",
+            ),
+            Mistake(
+                "no_scale",
+                "Your scores are not scaled: divide q @ k^T by sqrt(d_head).",
+                kind="scale",
+            ),
+            Mistake(
+                "split_without_transpose",
+                "Your heads are cut out of the wrong numbers: viewing (batch, n_new, d_model) directly as "
+                "(batch, n_heads, n_new, d_head) mixes positions and heads. View it as "
+                "(batch, n_new, n_heads, d_head), then `.transpose(1, 2)`.",
+                kind="split_heads",
+            ),
+            Mistake(
+                "merge_without_transpose",
+                "Your heads are merged in the wrong order: (batch, n_heads, n_new, d_head) reshaped "
+                "directly to (batch, n_new, d_model) mixes positions and heads. `.transpose(1, 2)` first, "
+                "then reshape.",
+                kind="merge_heads",
+            ),
+            Mistake(
+                "new_keys_not_returned",
+                "The keys and values you return are only the cached ones: append the new positions' keys "
+                "and values (`torch.cat([past_keys, k], dim=2)`), or the next step will not see them.",
+            ),
+            Mistake(
+                "new_keys_not_attended",
+                "Your new positions attend only to the cached keys: a position also attends to itself "
+                "(and the new positions before it). Append the new keys and values first, then attend.",
+            ),
+        ),
     )
 )

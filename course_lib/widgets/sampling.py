@@ -1,4 +1,4 @@
-"""Lesson 06's explorer: what a trained model says next, at the temperature you choose."""
+"""Lesson 06's explorer: what a trained model says next, at the temperature, top-k and top-p you choose."""
 
 from __future__ import annotations
 
@@ -10,7 +10,26 @@ import torch
 from matplotlib.figure import Figure
 
 from course_lib.corpus import Corpus
+from course_lib.training import keep_top
 from course_lib.widgets import interactive_figure
+
+
+class _Filtered(torch.nn.Module):
+    """``model`` whose logits leave out what top-k and top-p leave out at ``temperature``, so that the
+    learner's ``generate`` samples as top-k / top-p sampling does (greedy picks are unchanged)."""
+
+    def __init__(self, model: torch.nn.Module, temperature: float, top_k: int, top_p: float):
+        super().__init__()
+        self.model, self.temperature, self.top_k, self.top_p = model, temperature, top_k, top_p
+        self.context_length = model.context_length
+
+    def forward(self, idx: torch.Tensor):
+        logits, attention = self.model(idx)
+        if self.temperature == 0:
+            return logits, attention
+        # generate divides by the temperature again: the words left out stay at -inf.
+        kept = keep_top(logits / self.temperature, self.top_k, self.top_p) * self.temperature
+        return kept, attention
 
 
 def completion_explorer(
@@ -21,9 +40,12 @@ def completion_explorer(
     n_samples: int = 6,
     n_new_tokens: int = 3,
 ) -> widgets.VBox:
-    """A temperature slider and a "draw" slider (a new random seed) over the model's next-word probabilities
-    for ``prompt`` and a few sampled completions. ``generate_fn`` is the learner's ``generate``."""
+    """Sliders for the temperature, top-k (0: off), top-p (1: off) and "draw" (a new random seed) over the
+    model's next-word probabilities for ``prompt`` and a few sampled completions. ``generate_fn`` is the
+    learner's ``generate``."""
     temperature = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="temperature")
+    top_k = widgets.IntSlider(value=0, min=0, max=20, description="top-k")
+    top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p")
     draw_number = widgets.IntSlider(value=0, min=0, max=20, description="draw")
     prompt_ids = torch.tensor([corpus.encode(prompt)])
     with torch.no_grad():
@@ -47,15 +69,20 @@ def completion_explorer(
         probabilities = (
             torch.nn.functional.one_hot(last_logits.argmax(), len(last_logits)).float()
             if t == 0
-            else torch.softmax(last_logits / t, dim=-1)
+            else torch.softmax(keep_top(last_logits / t, top_k.value, top_p.value), dim=-1)
         )
         for bar, token in zip(bars, top, strict=True):
             bar.set_width(float(probabilities[token]))
-        bars_ax.set_title(f'"{prompt} …" at temperature {t:.2f}', fontsize=10)
+        bars_ax.set_title(
+            f'"{prompt} …"\ntemperature {t:.2f}, top-k {top_k.value or "off"}, '
+            f"top-p {top_p.value:.2f}" + (" (off)" if top_p.value >= 1 else ""),
+            fontsize=10,
+        )
         generator = torch.Generator().manual_seed(draw_number.value)
+        sampler = _Filtered(model, t, top_k.value, top_p.value)
         with torch.no_grad():
-            samples = generate_fn(model, prompt_ids.repeat(n_samples, 1), n_new_tokens, t, generator)
+            samples = generate_fn(sampler, prompt_ids.repeat(n_samples, 1), n_new_tokens, t, generator)
         lines = [corpus.decode(row[prompt_ids.shape[1] :].tolist()) for row in samples]
         listing.set_text("sampled continuations:\n\n" + "\n".join(f"… {line}" for line in lines))
 
-    return interactive_figure([temperature, draw_number], figure, draw, ["generate"])
+    return interactive_figure([temperature, top_k, top_p, draw_number], figure, draw, ["generate"])

@@ -1,5 +1,6 @@
 """Known wrong answers to lesson 06's exercises."""
 
+import math
 from functools import partial
 
 import torch
@@ -62,6 +63,55 @@ def _generate(
     return idx
 
 
+def _attention_step(
+    attn,
+    x,
+    past_keys,
+    past_values,
+    *,
+    mask="shifted",
+    fill=float("-inf"),
+    mask_after=False,
+    softmax_dim=-1,
+    scale_by="d_head",
+    split_transposed=True,
+    merge_transposed=True,
+    return_new=True,
+    attend_new=True,
+):
+    batch, n_new, _ = x.shape
+    n_heads, d_model = attn.n_heads, attn.d_model
+    d_head = d_model // n_heads
+
+    def heads(t):
+        if split_transposed:
+            return t.view(batch, n_new, n_heads, d_head).transpose(1, 2)
+        return t.reshape(batch, n_heads, n_new, d_head)
+
+    q, k, v = (heads(t) for t in attn.qkv(x).split(d_model, dim=-1))
+    keys, values = torch.cat([past_keys, k], dim=2), torch.cat([past_values, v], dim=2)
+    attended_keys, attended_values = (keys, values) if attend_new else (past_keys, past_values)
+    n_past, n_keys = past_keys.shape[2], attended_keys.shape[2]
+    scale = {"d_head": math.sqrt(d_head), "d_model": math.sqrt(d_model), "none": 1.0}[scale_by]
+    scores = q @ attended_keys.transpose(-2, -1) / scale
+    ones = torch.ones(n_new, n_keys, dtype=torch.bool)
+    allowed = {
+        "shifted": ones.tril(diagonal=n_past),
+        "not_shifted": ones.tril(),
+        "swapped": ones.triu(diagonal=n_past),
+        "none": ones,
+    }[mask]
+    if mask_after:
+        weights = torch.softmax(scores, dim=softmax_dim).masked_fill(~allowed, 0.0)
+    else:
+        weights = torch.softmax(scores.masked_fill(~allowed, fill), dim=softmax_dim)
+    out = weights @ attended_values
+    if merge_transposed:
+        out = out.transpose(1, 2)
+    merged = out.reshape(batch, n_new, d_model)
+    return (attn.proj(merged), keys, values) if return_new else (attn.proj(merged), past_keys, past_values)
+
+
 MISTAKES = {
     "get_batch": {
         "targets_not_shifted": partial(_get_batch, target_offset=0),
@@ -83,5 +133,19 @@ MISTAKES = {
         "temperature_multiplied": partial(_generate, multiply=True),
         "always_greedy": partial(_generate, sample=False),
         "generator_not_used": partial(_generate, seeded=False),
+    },
+    "attention_step": {
+        "mask_not_shifted": partial(_attention_step, mask="not_shifted"),
+        "no_mask": partial(_attention_step, mask="none"),
+        "mask_triangle_swapped": partial(_attention_step, mask="swapped"),
+        "mask_after_softmax": partial(_attention_step, mask_after=True),
+        "mask_filled_with_zero": partial(_attention_step, fill=0.0),
+        "softmax_over_queries": partial(_attention_step, softmax_dim=-2),
+        "scaled_by_d_model": partial(_attention_step, scale_by="d_model"),
+        "no_scale": partial(_attention_step, scale_by="none"),
+        "split_without_transpose": partial(_attention_step, split_transposed=False),
+        "merge_without_transpose": partial(_attention_step, merge_transposed=False),
+        "new_keys_not_returned": partial(_attention_step, return_new=False),
+        "new_keys_not_attended": partial(_attention_step, attend_new=False),
     },
 }

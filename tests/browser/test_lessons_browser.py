@@ -48,7 +48,7 @@ from tests.browser.notebook_ui import (  # noqa: E402
     write_filled_notebook,
 )
 
-# Lesson 06 trains a model in the notebook: about 10 s on an idle 2-core machine, several times that when
+# Lesson 06 trains several models in the notebook: a minute or two on a 2-core machine, more when
 # the machine is shared. Bounded all the same, so a hung kernel fails the test instead of stalling the suite.
 RUN_ALL_TIMEOUT = 300_000  # ms
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(480)]

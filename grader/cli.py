@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from grader.classroom import commands as classroom
 from grader.sandbox import Limits
 
 LIMIT_HELP = {
@@ -81,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     naming = collect.add_mutually_exclusive_group()
     naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
     naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
+    classroom.add_commands(commands)
 
     args = parser.parse_args(argv)
+    if args.command in classroom.COMMANDS:
+        return classroom.run_command(args)
     if args.command == "release":
         from grader.release import release as run_release
 

@@ -1,12 +1,12 @@
-"""The classroom's verbs of ``python -m grader``: ``lms-export`` (grades and feedback back to the LMS).
-grader/cli.py only hands them their subparsers and their arguments."""
+"""The classroom's verbs of ``python -m grader``: ``lms-export`` (grades and feedback back to the LMS) and
+``hub`` (the course on JupyterHub). grader/cli.py only hands them their subparsers and their arguments."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-COMMANDS = ("lms-export",)
+COMMANDS = ("lms-export", "hub")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -25,8 +25,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--roster", type=Path, help="the LMS's own gradebook export (.csv), to match learners on"
     )
 
+    from grader.classroom.hub import add_hub_arguments
+
+    add_hub_arguments(commands.add_parser("hub", help="bring the course up for a class on JupyterHub"))
+
 
 def run_command(args: argparse.Namespace) -> int:
-    from grader.classroom.lms_export import lms_export_command
+    if args.command == "lms-export":
+        from grader.classroom.lms_export import lms_export_command
 
-    return lms_export_command(args.out, args.lms, args.into, args.match_on, args.roster)
+        return lms_export_command(args.out, args.lms, args.into, args.match_on, args.roster)
+    from grader.classroom.hub import hub_command
+
+    return hub_command(args)

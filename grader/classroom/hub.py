@@ -53,7 +53,7 @@ SETTINGS_ENV = "ATTENTION_CLASSROOM"
 """Where jupyterhub_config.py finds ``classroom.json``."""
 COURSE_ID = "attention-from-smoothing-to-gpt"
 """nbgrader's course id, as grader/nbgrader_config.py sets it."""
-# The Makefile installs the proxy here (`make hub`): npm packages cannot go into the venv through pip.
+# The Makefile installs the proxy here (`make hub-install`): an npm package cannot come through pip.
 PROXY_IN_VENV = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
 # Learners see neither formgrader nor the tools that turn a notebook into an assignment.
 LEARNER_DISABLED_LAB_PLUGINS = (
@@ -231,8 +231,8 @@ def _proxy_command() -> str:
     found = PROXY_IN_VENV if PROXY_IN_VENV.exists() else shutil.which("configurable-http-proxy")
     if found is None:
         raise HubError(
-            "JupyterHub's proxy, configurable-http-proxy (npm), is not installed: `make hub` installs it "
-            f"into {PROXY_IN_VENV.parent.parent.parent} (it needs Node.js and npm)"
+            "JupyterHub's proxy, configurable-http-proxy (npm), is not installed: `make hub-install` "
+            f"installs it into {PROXY_IN_VENV.parent.parent.parent} (it needs Node.js and npm)"
         )
     return str(found)
 
@@ -304,7 +304,7 @@ def _check_checkout_readable() -> None:
         raise HubError(
             f"a class member could not run {sys.executable} with course_lib from {ROOT}: keep the checkout "
             "and its Python where every user can read them (not under /root; chmod -R a+rX) and install "
-            f"it there (make hub).\n{probe.stderr.strip()}"
+            f"it there (make hub-install).\n{probe.stderr.strip()}"
         )
 
 

@@ -17,9 +17,10 @@ FOLDER gets, before the hub starts (again on every start; lessons already releas
 
 - ``exchange/``: nbgrader's exchange, a shared folder every user may write (mode 1777: the sticky bit keeps
   a learner from renaming or deleting what others put there; nbgrader sets the modes inside);
-- ``course/``: the instructor's nbgrader course, owned by the instructor and closed to everyone else, with
-  the six lessons generated from ``solutions/`` and released to the exchange by nbgrader itself, as the
-  instructor; its ``nbgrader_config.py`` loads ``grader/nbgrader_config.py``, the settings the grader uses;
+- in the instructor's home, ``attention-course/`` (for tests ``FOLDER/homes/<instructor>/course/``): their
+  nbgrader course, owned by them and closed to everyone else, with the six lessons generated from
+  ``solutions/`` and released to the exchange by nbgrader itself, as the instructor; its
+  ``nbgrader_config.py`` loads ``grader/nbgrader_config.py``, the settings the grader uses;
 - ``jupyter/learner/`` and ``jupyter/instructor/``: what each server finds first on its Jupyter config path:
   nbgrader's course id and exchange, for the instructor also the course; for learners, formgrader and the
   Create Assignment toolbar switched off;
@@ -27,8 +28,8 @@ FOLDER gets, before the hub starts (again on every start; lessons already releas
   readable by root alone.
 
 Grading runs in the instructor's JupyterLab terminal, in the sandbox: ``python -m grader autograde
-FOLDER/course/submitted --out FOLDER/graded`` after collecting (formgrader's Collect, or
-``nbgrader collect LESSON`` in FOLDER/course).
+~/attention-course/submitted --out ~/graded`` after collecting (formgrader's Collect, or ``nbgrader
+collect LESSON`` in ~/attention-course).
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ class Classroom:
 
     @property
     def course(self) -> Path:
-        return self.folder / "course"
+        """The instructor's nbgrader course, in their home: formgrader works only on a course inside the
+        folder the instructor's server shows (nbgrader's 'bad setup' otherwise)."""
+        if self.for_tests:
+            return self.folder / "homes" / self.instructor / "course"
+        return Path(pwd.getpwnam(self.instructor).pw_dir) / "attention-course"
 
     @property
     def exchange(self) -> Path:
@@ -105,7 +110,10 @@ class Classroom:
         return self.folder / "jupyter" / role
 
     def settings(self) -> dict:
-        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
+        settings = {
+            key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()
+        }
+        return {**settings, "course": str(self.course)}
 
 
 def add_hub_arguments(parser: argparse.ArgumentParser) -> None:

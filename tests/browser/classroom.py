@@ -62,6 +62,8 @@ class RunningHub:
     log_path: Path
     started_in: float
     """Seconds from ``python -m grader hub`` to JupyterHub answering (the lessons' release included)."""
+    prepared_in: float = 0.0
+    """Of those, the seconds until the lessons were released and JupyterHub began to start."""
 
     @property
     def course(self) -> Path:
@@ -140,10 +142,13 @@ def running_hub(folder: Path, instructor: str, learners: list[str]) -> Iterator[
 
 
 def _wait_until_up(hub: RunningHub, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + HUB_START_TIMEOUT
+    started = time.monotonic()
+    deadline = started + HUB_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the hub exited with code {process.returncode}:\n{hub.log_tail()}")
+        if not hub.prepared_in and "starting JupyterHub on" in hub.log_path.read_text(errors="replace"):
+            hub.prepared_in = time.monotonic() - started
         try:
             with urllib.request.urlopen(hub.url + "hub/api/", timeout=2) as response:
                 if "version" in json.loads(response.read()):

@@ -10,12 +10,25 @@ import json
 import nbformat
 import pytest
 
+from grader.classroom.hub import COURSE_ID
 from tests.browser.classroom import hub_skip_reason
+from tests.browser.server import NOTEBOOKS_DIR, lessons
 
 if reason := hub_skip_reason():
     pytest.skip(reason, allow_module_level=True)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+
+def test_the_hub_released_the_notebooks_learners_would_clone(course_hub):
+    """What nbgrader released to the exchange, as the instructor, is byte for byte notebooks/."""
+    outbound = course_hub.folder / "exchange" / COURSE_ID / "outbound"
+    released = sorted(path.relative_to(outbound).as_posix() for path in outbound.rglob("*") if path.is_file())
+    assert released == [f"{lesson}/{lesson}.ipynb" for lesson in lessons()]
+    for lesson in lessons():
+        assert (outbound / lesson / f"{lesson}.ipynb").read_bytes() == (
+            NOTEBOOKS_DIR / f"{lesson}.ipynb"
+        ).read_bytes()
 
 
 def test_the_class_hands_lesson_03_in_and_the_instructor_collects_it(submitted_class, artifacts_dir):

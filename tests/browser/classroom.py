@@ -345,7 +345,10 @@ def collect_in_formgrader(page, hub: RunningHub, lesson: str) -> str:
     from playwright.sync_api import expect
 
     log_in(page, hub, hub.instructor)
-    page.wait_for_url(re.compile(rf".*/user/{re.escape(hub.instructor)}/lab.*"), timeout=SPAWN_TIMEOUT)
+    # Their server is up once JupyterHub sends the page to it; formgrader is all this test needs of it.
+    page.wait_for_url(
+        re.compile(rf".*/user/{re.escape(hub.instructor)}/lab.*"), timeout=SPAWN_TIMEOUT, wait_until="commit"
+    )
     page.goto(f"{hub.url}user/{hub.instructor}/formgrader/manage_assignments")
     row = page.locator(
         "tr", has=page.locator("td.name", has_text=re.compile(rf"^\s*{re.escape(lesson)}\s*$"))

@@ -6,6 +6,7 @@ Without Chromium or Playwright every browser test is skipped with the reason, ne
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -92,27 +93,25 @@ def submitted_class(course_hub, chromium, artifacts_dir):
 
     submitted = SubmittedClass(course_hub, LESSON, the_class("learner"))
     loop_started = time.monotonic()
-    for learner in submitted.learners:
-        learner_started = time.monotonic()
-        if not learner.through_browser:
-            submit_from_terminal(course_hub, learner, LESSON)
-            submitted.timings[f"{learner.name}: fetch and submit from a terminal"] = (
-                time.monotonic() - learner_started
-            )
-            continue
-        with new_page(chromium, default_timeout_ms=60_000) as page:
-            step = Steps(page, artifacts_dir, f"hub-{learner.name}")
-            with step(
-                f"{learner.name} fetches, answers and submits {LESSON} (hub log: {course_hub.log_path})"
-            ):
-                for part, seconds in fetch_answer_submit(page, course_hub, learner, LESSON).items():
-                    submitted.timings[f"{learner.name}: {part}"] = seconds
-        submitted.timings["the two-learner loop in the browser"] = (
-            submitted.timings.get("the two-learner loop in the browser", 0.0)
-            + time.monotonic()
-            - learner_started
-        )
-    submitted.timings["the class's loop, the terminal learner included"] = time.monotonic() - loop_started
+    in_browser = [learner for learner in submitted.learners if learner.through_browser]
+    in_terminal = [learner for learner in submitted.learners if not learner.through_browser]
+    # The terminal learner works while the browser's learners do, as in a class: it waits for nobody.
+    with ThreadPoolExecutor(max_workers=1) as terminal:
+        terminal_done = [
+            terminal.submit(submit_from_terminal, course_hub, learner, LESSON) for learner in in_terminal
+        ]
+        for learner in in_browser:
+            with new_page(chromium, default_timeout_ms=60_000) as page:
+                step = Steps(page, artifacts_dir, f"hub-{learner.name}")
+                with step(
+                    f"{learner.name} fetches, answers and submits {LESSON} (hub log: {course_hub.log_path})"
+                ):
+                    for part, seconds in fetch_answer_submit(page, course_hub, learner, LESSON).items():
+                        submitted.timings[f"{learner.name}: {part}"] = seconds
+        submitted.timings["the two-learner loop in the browser"] = time.monotonic() - loop_started
+        for done in terminal_done:
+            done.result()
+    submitted.timings["the class's loop, the terminal learner alongside"] = time.monotonic() - loop_started
     with new_page(chromium, default_timeout_ms=60_000) as page:
         with Steps(page, artifacts_dir, "hub-instructor")(f"the instructor collects {LESSON} in formgrader"):
             started = time.monotonic()

@@ -111,8 +111,17 @@ def read_class_grades(out: Path) -> ClassGrades:
             "(or `nbgrader export --to grades.csv` in an nbgrader course)"
         )
     reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
-    required = ("assignment", "timestamp", "student_id", "first_name", "last_name", "email", "score")
-    missing = [column for column in (*required, "max_score") if column not in (reader.fieldnames or [])]
+    required = (
+        "assignment",
+        "timestamp",
+        "student_id",
+        "first_name",
+        "last_name",
+        "email",
+        "score",
+        "max_score",
+    )
+    missing = [column for column in required if column not in (reader.fieldnames or [])]
     if missing:
         raise ExportError(f"{path} lacks the column(s) {', '.join(missing)} of nbgrader's CSV export")
     rows = list(reader)
@@ -152,7 +161,7 @@ def _handed_in(results: Path) -> set[tuple[str, str]] | None:
 
 
 def _known(value: str | None) -> str:
-    """nbgrader's export writes an unknown name or time as an empty cell (older versions: 'None')."""
+    """nbgrader's export leaves an unknown name or time empty; a cell reading 'None' is taken as empty too."""
     value = (value or "").strip()
     return "" if value == "None" else value
 

@@ -35,6 +35,7 @@ collect LESSON`` in ~/attention-course).
 from __future__ import annotations
 
 import argparse
+import functools
 import grp
 import ipaddress
 import json
@@ -52,8 +53,6 @@ from grader.paths import NBGRADER_CONFIG, ROOT, lessons, solution_notebook
 HUB_CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 SETTINGS_ENV = "ATTENTION_CLASSROOM"
 """Where jupyterhub_config.py finds ``classroom.json``."""
-COURSE_ID = "attention-from-smoothing-to-gpt"
-"""nbgrader's course id, as grader/nbgrader_config.py sets it."""
 # The Makefile installs the proxy here (`make hub-install`): an npm package cannot come through pip.
 PROXY_IN_VENV = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
 # Learners see neither formgrader nor the tools that turn a notebook into an assignment.
@@ -245,6 +244,15 @@ def _proxy_command() -> str:
     return str(found)
 
 
+@functools.cache
+def course_id() -> str:
+    """nbgrader's course id, as grader/nbgrader_config.py sets it: the exchange files lessons under it."""
+    from traitlets.config import PyFileConfigLoader
+
+    config = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
+    return config.CourseDirectory.course_id
+
+
 def _free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -263,7 +271,7 @@ def nbgrader_settings(classroom: Classroom, role: str) -> str:
             f"c.CourseDirectory.root = {str(classroom.course)!r}",
         ]
     lines += [
-        f"c.CourseDirectory.course_id = {COURSE_ID!r}",
+        f"c.CourseDirectory.course_id = {course_id()!r}",
         f"c.Exchange.root = {str(classroom.exchange)!r}",
     ]
     if classroom.for_tests and role == "learner":
@@ -319,7 +327,7 @@ def _check_checkout_readable() -> None:
 def _release_lessons(classroom: Classroom, instructor: pwd.struct_passwd | None) -> None:
     """nbgrader's generate_assignment and release_assignment for each lesson not yet in the exchange, run
     as the ``instructor`` (None: the current user), so that the course and its gradebook are theirs."""
-    released = classroom.exchange / COURSE_ID / "outbound"
+    released = classroom.exchange / course_id() / "outbound"
     pending = [lesson for lesson in lessons() if not (released / lesson).is_dir()]
     if not pending:
         return

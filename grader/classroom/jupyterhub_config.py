@@ -5,8 +5,10 @@ import json
 import os
 from pathlib import Path
 
+from grader.classroom.hub import SETTINGS_ENV
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
-classroom = json.loads(Path(os.environ["ATTENTION_CLASSROOM"]).read_text())
+classroom = json.loads(Path(os.environ[SETTINGS_ENV]).read_text())
 state = Path(classroom["folder"]) / "hub"
 python_bin = Path(classroom["python"]).parent
 

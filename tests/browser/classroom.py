@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.classroom.hub import COURSE_ID, PROXY_IN_VENV
+from grader.classroom.hub import PROXY_IN_VENV, course_id
 from tests.browser.server import REPO_ROOT, SOLUTIONS_DIR, browser_skip_reason
 
 LESSON = "03_qkv"
@@ -306,7 +306,7 @@ def fetch_answer_submit(page, hub: RunningHub, learner: Learner, lesson: str) ->
 
 
 def _released_lessons(hub: RunningHub) -> list[str]:
-    return [path.name for path in (hub.folder / "exchange" / COURSE_ID / "outbound").iterdir()]
+    return [path.name for path in (hub.folder / "exchange" / course_id() / "outbound").iterdir()]
 
 
 def submit_from_terminal(hub: RunningHub, learner: Learner, lesson: str) -> None:

@@ -10,7 +10,7 @@ import json
 import nbformat
 import pytest
 
-from grader.classroom.hub import COURSE_ID
+from grader.classroom.hub import course_id
 from tests.browser.classroom import hub_skip_reason
 from tests.browser.server import NOTEBOOKS_DIR, lessons
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 def test_the_hub_released_the_notebooks_learners_would_clone(course_hub):
     """What nbgrader released to the exchange, as the instructor, is byte for byte notebooks/."""
-    outbound = course_hub.folder / "exchange" / COURSE_ID / "outbound"
+    outbound = course_hub.folder / "exchange" / course_id() / "outbound"
     released = sorted(path.relative_to(outbound).as_posix() for path in outbound.rglob("*") if path.is_file())
     assert released == [f"{lesson}/{lesson}.ipynb" for lesson in lessons()]
     for lesson in lessons():

@@ -1,17 +1,21 @@
 # Two commands do everything on a fresh machine:
 #   make lab    set up the environment and open the course in JupyterLab
 #   make test   set up the environment (and a browser for the browser tests) and run every check
+# For a class on JupyterHub: make hub-install (README, "The course on JupyterHub").
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# JupyterHub's proxy comes from npm, into the venv. 4.6 runs on any Node.js from 10 on (5.x needs 20).
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+PROXY_VERSION := 4.6.3
 
-.PHONY: lab test system-packages release validate clean
+.PHONY: lab test system-packages hub-install proxy release validate clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,hub]'
 	touch $(INSTALLED)
 
 # JupyterLab refuses to run as root (containers, CI machines) unless told it may.
@@ -23,7 +27,16 @@ lab: $(INSTALLED)
 system-packages:
 	bash .ci/install-system-packages
 
-test: $(INSTALLED) system-packages
+# Without npm the hub cannot start: the hub's tests then skip with that reason.
+proxy: $(INSTALLED)
+	@if [ -x $(PROXY) ]; then :; elif command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error \
+			configurable-http-proxy@$(PROXY_VERSION); \
+	else echo "WARNING: npm not found: JupyterHub's proxy is not installed, the hub cannot start" >&2; fi
+
+hub-install: $(INSTALLED) system-packages proxy
+
+test: $(INSTALLED) system-packages proxy
 	$(BIN)/ruff check .
 	$(BIN)/python -m grader release --check
 	$(BIN)/python -m pytest -rs

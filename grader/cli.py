@@ -1,4 +1,5 @@
-"""The instructor's command line: ``python -m grader {release,validate,collect,autograde,report}``.
+"""The instructor's command line: ``python -m grader VERB``, its verbs release, validate, collect, autograde,
+report, lms-export and hub.
 
 This module only parses; what each verb does is in ``grader.commands``, imported when it runs (``report``
 need not load nbgrader, nor ``release`` torch). The limits' options are generated from
@@ -10,6 +11,7 @@ import argparse
 from importlib import import_module
 from pathlib import Path
 
+from grader.classroom.hub import add_hub_arguments
 from grader.settings import Limits, add_options, from_options
 
 
@@ -32,6 +34,14 @@ def parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="summary page of a graded class: OUT/report/index.html")
     report.add_argument("out", type=Path, help="the --out folder of autograde")
 
+    _add_lms_export(
+        commands.add_parser(
+            "lms-export",
+            help="a graded class's grades and feedback, in files Canvas's or Moodle's import takes",
+        )
+    )
+    add_hub_arguments(commands.add_parser("hub", help="bring the course up for a class on JupyterHub"))
+
     collect = commands.add_parser("collect", help="an LMS's zip of submissions -> SUBMISSIONS")
     collect.add_argument(
         "archive", metavar="ARCHIVE", type=Path, help="an LMS's 'download all submissions' .zip"
@@ -44,6 +54,20 @@ def parser() -> argparse.ArgumentParser:
     naming.add_argument("--lms", help="canvas, moodle or blackboard (default: the one that fits)")
     naming.add_argument("--pattern", help="a regex with (?P<student_id>...) and (?P<file_id>...)")
     return parser
+
+
+def _add_lms_export(export: argparse.ArgumentParser) -> None:
+    export.add_argument("out", type=Path, help="the --out folder of autograde")
+    export.add_argument("--lms", choices=("canvas", "moodle"), required=True)
+    export.add_argument("--into", type=Path, required=True, metavar="FOLDER", help="where the files go")
+    export.add_argument(
+        "--match-on",
+        help="what the student ids are: canvas: id (default), sis-user-id, sis-login-id; "
+        "moodle: participant (default), username, idnumber, email",
+    )
+    export.add_argument(
+        "--roster", type=Path, help="the LMS's own gradebook export (.csv), to match learners on"
+    )
 
 
 def _add_autograde(autograde: argparse.ArgumentParser) -> None:
@@ -107,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             args.out = args.out or args.course / COURSE_OUT
         elif args.out is None:
             arguments.error("autograde SUBMISSIONS needs --out OUT")
-    command = import_module(f"grader.commands.{args.command}")
+    command = import_module(f"grader.commands.{args.command.replace('-', '_')}")
+    if args.command == "hub":
+        return command.hub(args)
+    if args.command == "lms-export":
+        return command.lms_export(args.out, args.lms, args.into, args.match_on, args.roster)
     if args.command == "release":
         return command.release(check=args.check)
     if args.command == "validate":

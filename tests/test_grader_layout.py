@@ -10,6 +10,9 @@ GRADER = ROOT / "grader"
 LONG_MODULES = {
     "grader.grading.intake": "one idea: the repair of a submitted notebook's shape, step by step",
     "grader.lms.collect": "one idea: an LMS's zip laid out as nbgrader's submitted folder",
+    "grader.lms.export": "one idea: a graded class in the LMSs' import files (Canvas and Moodle share the "
+    "matching of learners, the list of those unmatched and the copying of feedback)",
+    "grader.classroom.hub": "one idea: a class's hub set up (exchange, course, configs) and started",
 }
 """Modules over 300 lines, each with why it is still one piece."""
 

@@ -54,9 +54,7 @@ def _npz_member(archive: zipfile.ZipFile, name: str, shape: tuple[int, ...], dat
     """An .npy member declaring ``shape`` of float64, followed by ``data_bytes`` zero bytes, written in
     pieces so that nothing of its size is ever in memory."""
     with archive.open(name, "w", force_zip64=True) as member:
-        np.lib.format.write_array_header_2_0(
-            member, {"descr": "<f8", "fortran_order": False, "shape": shape}
-        )
+        np.lib.format.write_array_header_2_0(member, {"descr": "<f8", "fortran_order": False, "shape": shape})
         piece = bytes(2**20)
         for _ in range(data_bytes // len(piece)):
             member.write(piece)

@@ -5,6 +5,8 @@ Without Chromium or Playwright every browser test is skipped with the reason, ne
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,63 @@ def page(chromium):
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture(scope="session")
+def course_hub(tmp_path_factory):
+    """``python -m grader hub`` on loopback (DummyAuthenticator) with the six lessons released, for an
+    instructor and three learners; stopped after the session. See tests/browser/classroom.py."""
+    from tests.browser.classroom import hub_skip_reason, running_hub, the_class
+
+    reason = hub_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    learners = [learner.name for learner in the_class("learner")]
+    with running_hub(tmp_path_factory.mktemp("classroom") / "class", "instructor", learners) as hub:
+        yield hub
+
+
+@pytest.fixture(scope="session")
+def submitted_class(course_hub, chromium, artifacts_dir):
+    """The hub once its class has handed lesson 03 in (two learners from JupyterLab's Assignments tab in
+    Chromium, one right and one with a known mistake; a third, who makes np.allclose always pass, from a
+    terminal) and the instructor has pressed Collect in formgrader: a ``SubmittedClass``, ready to grade."""
+    from tests.browser.classroom import (
+        LESSON,
+        SubmittedClass,
+        collect_in_formgrader,
+        fetch_answer_submit,
+        submit_from_terminal,
+        the_class,
+    )
+    from tests.browser.notebook_ui import Steps
+
+    submitted = SubmittedClass(course_hub, LESSON, the_class("learner"))
+    loop_started = time.monotonic()
+    in_browser = [learner for learner in submitted.learners if learner.through_browser]
+    in_terminal = [learner for learner in submitted.learners if not learner.through_browser]
+    # The terminal learner works while the browser's learners do, as in a class: it waits for nobody.
+    with ThreadPoolExecutor(max_workers=1) as terminal:
+        terminal_done = [
+            terminal.submit(submit_from_terminal, course_hub, learner, LESSON) for learner in in_terminal
+        ]
+        for learner in in_browser:
+            with new_page(chromium, default_timeout_ms=60_000) as page:
+                step = Steps(page, artifacts_dir, f"hub-{learner.name}")
+                with step(
+                    f"{learner.name} fetches, answers and submits {LESSON} (hub log: {course_hub.log_path})"
+                ):
+                    for part, seconds in fetch_answer_submit(page, course_hub, learner, LESSON).items():
+                        submitted.timings[f"{learner.name}: {part}"] = seconds
+        submitted.timings["the two-learner loop in the browser"] = time.monotonic() - loop_started
+        for done in terminal_done:
+            done.result()
+    submitted.timings["the class's loop, the terminal learner alongside"] = time.monotonic() - loop_started
+    with new_page(chromium, default_timeout_ms=60_000) as page:
+        with Steps(page, artifacts_dir, "hub-instructor")(f"the instructor collects {LESSON} in formgrader"):
+            started = time.monotonic()
+            submitted.collect_log = collect_in_formgrader(page, course_hub, LESSON)
+            submitted.timings["instructor: log in and collect in formgrader"] = time.monotonic() - started
+    submitted.timings["hub start-up: six lessons generated and released"] = course_hub.prepared_in
+    submitted.timings["hub start-up: all, until JupyterHub and its proxy answer"] = course_hub.started_in
+    return submitted

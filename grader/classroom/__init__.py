@@ -1,0 +1,1 @@
+"""The course for a class: on JupyterHub with nbgrader's exchange and formgrader (``hub``)."""

@@ -249,3 +249,20 @@ def test_many_submissions_failing_alike_outside_the_tests_are_blamed_on_the_envi
     assert "cell 1 ('from course_lib import check'): ImportError: no course_lib" in warnings[-1]
     assert watch.add("01_smoothing", nbformat.writes(failing)) is None  # said once
     assert watch.add("02_lookup", nbformat.writes(nbformat.v4.new_notebook())) is None
+
+
+def test_a_fault_of_the_graders_own_is_reported_with_its_reason_not_as_a_timeout(tmp_path, monkeypatch):
+    from grader.batch import worker
+    from grader.results import Submission
+    from grader.settings import GradingSettings
+
+    def broken(*arguments):
+        raise ImportError("cannot import name 'nbgrader_settings'")
+
+    monkeypatch.setattr(worker, "grade_one", broken)
+    submission = Submission("ana", "01_smoothing", tmp_path / "01_smoothing.ipynb")
+    graded = worker.grade_with_deadline(tmp_path, submission, None, GradingSettings())
+    assert graded.result.problem.startswith(
+        "the grader failed on this notebook (ImportError: cannot import name 'nbgrader_settings')"
+    )
+    assert "did not finish" not in graded.result.problem

@@ -110,30 +110,42 @@ def grade_with_deadline(
     child.start()
     sender.close()
     seconds = settings.limits.grading_deadline
-    graded = None
+    graded, problem = None, None
     if receiver.poll(seconds):
         try:
             graded = receiver.recv()
-        except EOFError:
-            pass
+        except EOFError:  # the child died without a word: killed, or out of memory
+            problem = "the process grading this notebook died"
+    else:
+        problem = (
+            f"grading this notebook did not finish within {seconds} s (its cells' limit of "
+            f"{settings.limits.notebook_seconds} s, plus time to start, verify and write it up), so it may "
+            "need higher limits"
+        )
     child.join(timeout=5)
     if child.is_alive():
         child.kill()
         child.join()
-    return graded if graded is not None else _past_deadline(submission, settings)
+    if graded is None:
+        if child.exitcode:
+            problem += f" (exit code {child.exitcode})"
+        graded = _not_graded(submission, problem)
+    return graded
 
 
-def _past_deadline(submission: Submission, settings: GradingSettings) -> GradedSubmission:
+def _not_graded(submission: Submission, problem: str) -> GradedSubmission:
     result = SubmissionResult(submission.student_id, submission.assignment)
     result.max_score = float(sum(exercise.points for exercise in lesson_exercises(submission.assignment)))
-    result.problem = (
-        f"grading this notebook did not finish within {settings.limits.grading_deadline} s (its cells' "
-        f"limit of {settings.limits.notebook_seconds} s, plus time to start, verify and write it up); scored "
-        "0 — please tell your instructor, who can grade it again with higher limits"
-    )
+    result.problem = f"{problem}; scored 0 — please tell your instructor, who can grade it again"
     return GradedSubmission(result)
 
 
 def _grade_and_send(sender, course_root, submission, lesson_cases, settings) -> None:
     die_with_parent()
-    sender.send(grade_one(course_root, submission, lesson_cases, settings))
+    try:
+        graded = grade_one(course_root, submission, lesson_cases, settings)
+    except Exception as error:  # a fault of the grader's own: said, with its reason, not taken for a timeout
+        graded = _not_graded(
+            submission, f"the grader failed on this notebook ({type(error).__name__}: {error})"
+        )
+    sender.send(graded)

@@ -174,9 +174,9 @@ def test_completion_explorer_redraws_for_temperature_top_k_top_p_and_draw():
     model.context_length = 8
     generate = load_reference("06_gpt")["generate"]
     explorer = completion_explorer(model, corpus, generate, "Sarah lies still on the bed , feeling")
-    (temperature, top_k, top_p, draw), out = explorer.children[0].children, explorer.children[1]
+    (temperature, draw, top_k, top_p), out = explorer.children[0].children, explorer.children[1]
     seen = [_image(out)]
-    for control, value in ((temperature, 2.5), (top_k, 3), (top_p, 0.5), (draw, 3)):
+    for control, value in ((temperature, 2.5), (draw, 3), (top_k, 3), (top_p, 0.5)):
         control.value = value
         seen.append(_image(out))
     assert None not in seen and len(set(seen)) == 5

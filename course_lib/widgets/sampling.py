@@ -40,7 +40,7 @@ def completion_explorer(
     n_samples: int = 6,
     n_new_tokens: int = 3,
 ) -> widgets.VBox:
-    """Sliders for the temperature, top-k (0: off), top-p (1: off) and "draw" (a new random seed) over the
+    """Sliders for the temperature, "draw" (a new random seed), top-k (0: off) and top-p (1: off) over the
     model's next-word probabilities for ``prompt`` and a few sampled completions. ``generate_fn`` is the
     learner's ``generate``."""
     temperature = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="temperature")
@@ -85,4 +85,5 @@ def completion_explorer(
         lines = [corpus.decode(row[prompt_ids.shape[1] :].tolist()) for row in samples]
         listing.set_text("sampled continuations:\n\n" + "\n".join(f"… {line}" for line in lines))
 
-    return interactive_figure([temperature, top_k, top_p, draw_number], figure, draw, ["generate"])
+    # "draw" sits by the temperature: both change the samples; top-k and top-p then narrow what is drawn.
+    return interactive_figure([temperature, draw_number, top_k, top_p], figure, draw, ["generate"])

@@ -62,10 +62,12 @@ def artifacts_dir() -> Path:
     return ARTIFACTS_DIR
 
 
-@pytest.fixture(scope="session")
+# The hub and the class's servers live while tests/browser runs (package scope), not through the rest of
+# the suite.
+@pytest.fixture(scope="package")
 def course_hub(tmp_path_factory):
     """``python -m grader hub`` on loopback (DummyAuthenticator) with the six lessons released, for an
-    instructor and three learners; stopped after the session. See tests/browser/classroom.py."""
+    instructor and three learners; stopped after the browser tests. See tests/browser/classroom.py."""
     from tests.browser.classroom import hub_skip_reason, running_hub, the_class
 
     reason = hub_skip_reason()
@@ -76,7 +78,7 @@ def course_hub(tmp_path_factory):
         yield hub
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def submitted_class(course_hub, chromium, artifacts_dir):
     """The hub once its class has handed lesson 03 in (two learners from JupyterLab's Assignments tab in
     Chromium, one right and one with a known mistake; a third, who makes np.allclose always pass, from a

@@ -62,9 +62,9 @@ def artifacts_dir() -> Path:
     return ARTIFACTS_DIR
 
 
-# The hub and the class's servers live while tests/browser runs (package scope), not through the rest of
-# the suite.
-@pytest.fixture(scope="package")
+# The hub and the class's servers live while the classroom's tests run (module scope): idle beside the
+# lessons' browser tests, they would take a small machine's time and memory from them.
+@pytest.fixture(scope="module")
 def course_hub(tmp_path_factory):
     """``python -m grader hub`` on loopback (DummyAuthenticator) with the six lessons released, for an
     instructor and three learners; stopped after the browser tests. See tests/browser/classroom.py."""
@@ -78,7 +78,7 @@ def course_hub(tmp_path_factory):
         yield hub
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def submitted_class(course_hub, chromium, artifacts_dir):
     """The hub once its class has handed lesson 03 in (two learners from JupyterLab's Assignments tab in
     Chromium, one right and one with a known mistake; a third, who makes np.allclose always pass, from a

@@ -48,10 +48,11 @@ from tests.browser.notebook_ui import (  # noqa: E402
     write_filled_notebook,
 )
 
-# Lesson 06 trains several models in the notebook: a minute or two on a 2-core machine, more when
-# the machine is shared. Bounded all the same, so a hung kernel fails the test instead of stalling the suite.
-RUN_ALL_TIMEOUT = 300_000  # ms
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(480)]
+# Lesson 06 trains several models in the notebook: a minute or two on a 2-core machine, and more than
+# five on one shared with other work (seen: past 300 s). Bounded all the same, so a hung kernel fails the
+# test instead of stalling the suite.
+RUN_ALL_TIMEOUT = 600_000  # ms
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 FILLED_SUBDIR = "learner_done"  # inside the server root: the released notebooks with the answers written in
 

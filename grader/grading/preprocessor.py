@@ -30,9 +30,8 @@ from grader.course.config import VERIFIED_EXECUTE, KernelSandbox, nbgrader_setti
 from grader.course.execute import GuardedExecute
 from grader.course.kernel import SandboxedKernelManager
 from grader.grading.context import Folders, Grading, kernel_sandbox
-from grader.grading.steps import apply_policy, settle, verify_outputs, verify_with_grader_helpers
+from grader.grading.steps import answers_of, apply_policy, settle, verify_outputs, verify_with_grader_helpers
 from grader.grading.verification import LessonCases
-from grader.reference import answer_sources
 from grader.results import Submission, SubmissionResult
 from grader.settings import GradingSettings
 
@@ -94,8 +93,7 @@ class VerifiedExecute(GuardedExecute):
             exercises,
             SubmissionResult(student, lesson),
         )
-        sources = answer_sources(submitted)
-        grading.answers = {e.id: sources[e.answer_cell_id] for e in exercises if e.answer_cell_id in sources}
+        grading.answers = answers_of(submitted, exercises)
         return grading
 
 

@@ -5,6 +5,7 @@ left to grade calls ``grading.stop`` with the reason, and the steps after it do 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from course_lib.check import policy_verdict
 from course_lib.registry import Exercise
@@ -31,12 +32,13 @@ def take_in(grading: Grading) -> None:
         return
     submitted = grading.course.submit(grading.student, grading.lesson, intake.notebook)
     grading.submission = replace(grading.submission, notebook=submitted)
-    sources = answer_sources(submitted)
-    grading.answers = {
-        exercise.id: sources[exercise.answer_cell_id]
-        for exercise in grading.exercises
-        if exercise.answer_cell_id in sources
-    }
+    grading.answers = answers_of(submitted, grading.exercises)
+
+
+def answers_of(notebook: Path, exercises: list[Exercise]) -> dict[str, str]:
+    """Each exercise's answer cell in ``notebook``, by exercise id (those it has)."""
+    sources = answer_sources(notebook)
+    return {e.id: sources[e.answer_cell_id] for e in exercises if e.answer_cell_id in sources}
 
 
 def run_nbgrader(grading: Grading) -> None:

@@ -146,7 +146,7 @@ def test_the_text_says_what_it_should(text):
     assert "attention weights are not explanations" in text
     assert "## What this does not yet do" in text
     assert "everyone who runs this gets the same model" not in text
-    seconds = re.findall(r"about (\d+) s on a\s+2-core laptop", text)
+    seconds = re.findall(r"about (\d+) s on a\s+2-core computer", text)
     assert len(seconds) == 2 and len(set(seconds)) == 1, seconds
 
 

@@ -77,6 +77,31 @@ class SubmissionResult:
         return line
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What grading found, in the places formgrader shows it: each exercise's diagnosis as the automatic
+    comment on its answer cell (None where the exercise earned its points), and a flag on the notebook when
+    something there is for the instructor to look at."""
+
+    comments: dict[str, str | None]
+    """answer cell grade_id -> the diagnosis, or None."""
+    flagged: bool = False
+
+    @classmethod
+    def of(cls, result: SubmissionResult) -> Findings:
+        from course_lib.registry import get_exercise
+
+        return cls(
+            {
+                get_exercise(exercise.exercise_id).answer_cell_id: None
+                if exercise.score >= exercise.max_score
+                else exercise.message
+                for exercise in result.exercises
+            },
+            flagged=bool(result.flags),
+        )
+
+
 CellGrades = dict[str, tuple[float | None, float | None]]
 """nbgrader's ``{grade_id: (auto_score, manual_score)}`` of one submission's graded cells."""
 

@@ -5,6 +5,9 @@ import json
 
 import pytest
 from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.utils import notebook_hash
+from traitlets.config import Config
 
 from course_lib.registry import get_exercise, lesson_exercises
 from grader.course import Course
@@ -12,6 +15,7 @@ from tests.conftest import make_submission, run_grader, solution_answers
 
 LESSON = "01_smoothing"
 TIMESTAMP = "2026-11-30 09:15:00.000000 UTC"
+SECRET = "b5c2f4a0e1d3"  # what nbgrader's submit writes beside the notebook, one per submission
 WRONG = ("(2 * sigma**2)", "(2 * sigma)")  # sigma_as_variance in gaussian_weights
 
 
@@ -24,6 +28,7 @@ def course(tmp_path_factory):
     for student, answers in (("alice", solution_answers(LESSON)), ("bob", wrong)):
         notebook = make_submission(root / "submitted", student, LESSON, answers)
         (notebook.parent / "timestamp.txt").write_text(TIMESTAMP)
+        (notebook.parent / "submission_secret.txt").write_text(SECRET)
     graded = run_grader("autograde", "--course", root)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return root
@@ -61,3 +66,34 @@ def test_a_manual_grade_survives_a_regrade(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_grade("test_gaussian_weights", LESSON, LESSON, "bob").manual_score == 1.5
     assert _scores(course)["bob"] == before + 1.5  # the cell's 0 from the grader, plus the manual 1.5
+
+
+def test_formgrader_shows_each_diagnosis_beside_its_answer(course):
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        comments = {
+            student: {
+                comment.name: comment.auto_comment
+                for comment in gradebook.find_submission_notebook(LESSON, LESSON, student).comments
+            }
+            for student in ("alice", "bob")
+        }
+    diagnosis = get_exercise("gaussian_weights").mistake("sigma_as_variance").diagnosis
+    assert diagnosis in comments["bob"]["answer_gaussian_weights"]
+    assert set(comments["alice"].values()) == {None}
+
+
+def test_nbgrader_releases_the_feedback_where_each_learner_fetches_it(course, tmp_path):
+    """nbgrader's release_feedback files each page under the hash of its submission's secret, which
+    fetch_feedback looks up: the secret and timestamp have to travel with the feedback."""
+    api = NbGraderAPI(
+        config=Config(
+            {
+                "CourseDirectory": {"root": str(course), "course_id": "course"},
+                "Exchange": {"root": str(tmp_path)},
+            }
+        )
+    )
+    released = api.release_feedback(LESSON, "bob")
+    assert released["success"], released
+    page = tmp_path / "course" / "feedback" / f"{notebook_hash(secret=SECRET, notebook_id=LESSON)}.html"
+    assert page.read_text() == (course / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()

@@ -96,3 +96,22 @@ def test_the_mistake_is_named_and_the_tampering_flagged(graded_both_ways):
         for flag in result["flags"]
     ]
     assert not _test_cell_errors(course, "alice")[0]["test_gaussian_weights"]
+
+
+def _findings_in_gradebook(course, student: str) -> tuple[dict[str, str | None], bool]:
+    """Each answer cell's automatic comment, and the flag, as formgrader shows them."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(LESSON, LESSON, student)
+        return {comment.name: comment.auto_comment for comment in notebook.comments}, notebook.flagged
+
+
+def test_formgrader_shows_the_diagnosis_as_a_comment_and_the_tamperer_flagged(graded_both_ways):
+    course, _ = graded_both_ways
+    comments, flagged = _findings_in_gradebook(course, "bob")
+    diagnosis = get_exercise("gaussian_weights").mistake("sigma_as_variance").diagnosis
+    assert diagnosis in comments["answer_gaussian_weights"] and not flagged
+    assert comments["answer_moving_average_weights"] is None  # right: nothing to say
+    comments, flagged = _findings_in_gradebook(course, "tom")
+    assert flagged and diagnosis in comments["answer_gaussian_weights"]
+    comments, flagged = _findings_in_gradebook(course, "alice")
+    assert not flagged and set(comments.values()) == {None}

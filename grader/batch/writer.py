@@ -8,12 +8,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from grader.batch.journal import Journal, cell_grades_of, entry_for
+from grader.batch.journal import Journal, cell_grades_of, entry_for, result_of
 from grader.batch.screening import screen_class, write_screening
 from grader.course import Course
 from grader.course.feedback import feedback_page
 from grader.course.folder import nbgrader_folder
-from grader.results import GradedSubmission, SkippedFile, SubmissionResult
+from grader.results import Findings, GradedSubmission, SkippedFile, SubmissionResult
 
 
 class Writer:
@@ -33,7 +33,9 @@ class Writer:
 
     def resume(self, entry: dict) -> None:
         """Put a submission an earlier run graded (its journal ``entry``) back in the gradebook."""
-        self.course.record_grades(entry["assignment"], entry["student_id"], cell_grades_of(entry))
+        self.course.record_grades(
+            entry["assignment"], entry["student_id"], cell_grades_of(entry), Findings.of(result_of(entry))
+        )
         self.answers[entry["student_id"], entry["assignment"]] = entry.get("answers", {})
 
     def save(self, graded: GradedSubmission, sha256: str) -> None:
@@ -41,13 +43,15 @@ class Writer:
         grades the notebook again and rebuilds the gradebook without it."""
         result = graded.result
         student, lesson = result.student_id, result.assignment
-        self.course.record_grades(lesson, student, graded.cell_grades)
+        self.course.record_grades(lesson, student, graded.cell_grades, Findings.of(result))
         self.answers[student, lesson] = graded.answers
         feedback = graded.feedback_html
         if graded.autograded_notebook is not None:
             notebook = self.course.notebook("autograded", lesson, student)
             notebook.parent.mkdir(parents=True, exist_ok=True)
             notebook.write_text(graded.autograded_notebook, encoding="utf-8")
+            if self.in_place:
+                self.course.carry_submission_files(lesson, student)
             if self.make_feedback and graded.cell_grades:
                 feedback = feedback_page(self.course, result)
         if feedback is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades, SaveAutoGrades
 from traitlets.config import Config, PyFileConfigLoader
 
 from grader.paths import NBGRADER_CONFIG
@@ -34,6 +34,7 @@ class KernelSandbox:
 
 GUARDED_EXECUTE = "grader.course.execute.GuardedExecute"
 VERIFIED_EXECUTE = "grader.grading.preprocessor.VerifiedExecute"
+SAVE_FINDINGS = "grader.grading.preprocessor.SaveFindings"
 
 
 def nbgrader_settings(c: Config, execute: str = GUARDED_EXECUTE) -> None:
@@ -55,10 +56,13 @@ def nbgrader_settings(c: Config, execute: str = GUARDED_EXECUTE) -> None:
     c.LimitOutput.max_lines = -1
     # nbgrader's autograde steps with ``execute`` for its Execute: a kernel that dies or hangs then costs
     # only the points after it, instead of the whole notebook.
-    c.Autograde.autograde_preprocessors = [
-        execute if step is Execute else step
-        for step in Autograde.class_traits()["autograde_preprocessors"].default()
-    ]
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        steps.append(execute if step is Execute else step)
+        # VerifiedExecute's findings go into the gradebook once SaveAutoGrades has made its rows.
+        if step is SaveAutoGrades and execute == VERIFIED_EXECUTE:
+            steps.append(SAVE_FINDINGS)
+    c.Autograde.autograde_preprocessors = steps
 
 
 def course_config(root: Path, kernel: KernelSandbox | None = None) -> Config:

@@ -15,7 +15,7 @@ import nbformat
 import nbgrader.api
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.dbutil import ALEMBIC_DIR
@@ -24,7 +24,10 @@ from sqlalchemy.exc import SAWarning
 
 from grader.course.config import GRADEBOOK, KernelSandbox, course_config
 from grader.paths import solution_notebook
+from grader.results import Findings
 
+SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What nbgrader's exchange leaves beside a submitted notebook, and its later steps carry along."""
 # nbgrader 0.9's gradebook triggers these on every autograde; they say nothing about the grades.
 warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
 
@@ -138,10 +141,15 @@ class Course:
             return {grade.name: (grade.auto_score, grade.manual_score) for grade in submission.grades}
 
     def record_grades(
-        self, lesson: str, student: str, cell_grades: dict[str, tuple[float | None, float | None]]
+        self,
+        lesson: str,
+        student: str,
+        cell_grades: dict[str, tuple[float | None, float | None]],
+        findings: Findings | None = None,
     ) -> None:
-        """Write grades found elsewhere (a worker's own throwaway gradebook) into this course's gradebook. A
-        manual score already there (the instructor's, from formgrader) is kept.
+        """Write grades found elsewhere (a worker's own throwaway gradebook) into this course's gradebook,
+        with what grading found (``record_findings``). A manual score already there (the instructor's, from
+        formgrader) is kept.
 
         The student gets a row even without grades, so a notebook nbgrader could not read still appears,
         with 0 points, in the export instead of vanishing from it.
@@ -159,7 +167,26 @@ class Course:
                 grade.auto_score = auto_score
                 if grade.manual_score is None:
                     grade.manual_score = manual_score
+            if findings is not None:
+                record_findings(gradebook, lesson, student, findings)
             gradebook.db.commit()
+
+    def record_findings(self, lesson: str, student: str, findings: Findings) -> None:
+        with Gradebook(self.db_url) as gradebook:
+            record_findings(gradebook, lesson, student, findings)
+            gradebook.db.commit()
+
+    def carry_submission_files(self, lesson: str, student: str) -> None:
+        """The exchange's record of a submission (when it was submitted, and the secret its feedback is
+        filed under) copied beside its autograded notebook and its feedback, as nbgrader's autograde and
+        generate_feedback do: ``nbgrader release_feedback`` reads them there."""
+        submitted = nbgrader_folder(self.root, "submitted", lesson, student)
+        for name in SUBMISSION_FILES:
+            if (submitted / name).is_file():
+                for step in ("autograded", "feedback"):
+                    target = nbgrader_folder(self.root, step, lesson, student)
+                    target.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(submitted / name, target / name)
 
     def _submission_timestamp(self, lesson: str, student: str):
         """When the learner submitted, as nbgrader's exchange recorded it (None outside an exchange)."""
@@ -177,3 +204,16 @@ class Course:
         if not result.get("success"):
             detail = result.get("error") or result.get("log") or "no details"
             raise NbgraderError(f"nbgrader {what} failed:\n{detail}")
+
+
+def record_findings(gradebook: Gradebook, lesson: str, student: str, findings: Findings) -> None:
+    """``findings`` into the open ``gradebook``, where formgrader shows them: each diagnosis as its answer
+    cell's automatic comment (the instructor's own comment stays beside it), and the notebook flagged. A
+    regrade never takes a flag away: the instructor may have set it, and they clear it in formgrader."""
+    for answer_cell, comment in findings.comments.items():
+        try:
+            gradebook.find_comment(answer_cell, lesson, lesson, student).auto_comment = comment
+        except MissingEntry:
+            continue  # an answer cell this submission does not have: intake's notes say why
+    if findings.flagged:
+        gradebook.find_submission_notebook(lesson, lesson, student).flagged = True

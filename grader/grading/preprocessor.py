@@ -18,24 +18,31 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 import numpy as np
 from nbformat.v4 import new_output
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
 
 from course_lib.registry import lesson_exercises
 from grader.course.config import VERIFIED_EXECUTE, KernelSandbox, nbgrader_settings
 from grader.course.execute import GuardedExecute
+from grader.course.folder import record_findings
 from grader.course.kernel import SandboxedKernelManager
 from grader.grading.context import Folders, Grading, kernel_sandbox
+from grader.grading.scores import exercise_messages
 from grader.grading.steps import answers_of, apply_policy, settle, verify_outputs, verify_with_grader_helpers
 from grader.grading.verification import LessonCases
-from grader.results import Submission, SubmissionResult
+from grader.results import Findings, Submission, SubmissionResult
 from grader.settings import GradingSettings
 
 FAILED_VERIFICATION = "VerificationFailed"
+FINDINGS = "findings"
+"""Where ``VerifiedExecute`` leaves its findings in the notebook's metadata for ``SaveFindings``."""
 """The error name of the output that takes a test cell's points away."""
 
 
@@ -111,9 +118,11 @@ def _verify_in_notebook(nb, grading: Grading) -> None:
     }
     for step in (verify_outputs, verify_with_grader_helpers, apply_policy):
         step(grading)
-    flags = []
+    grading.messages = exercise_messages(nb)
+    flags, comments = [], {}
     for exercise in grading.exercises:
         settled = settle(grading, exercise)
+        comments[exercise.answer_cell_id] = None if settled.score >= exercise.points else settled.message
         if not settled.overridden:
             continue
         text = settled.message + (f"\n[flagged for the instructor: {settled.flag}]" if settled.flag else "")
@@ -123,8 +132,25 @@ def _verify_in_notebook(nb, grading: Grading) -> None:
             )
         )
         flags += [settled.flag] if settled.flag else []
+    found = nb.metadata.setdefault("attention_grader", {})
+    found[FINDINGS] = asdict(Findings(comments, flagged=bool(flags)))
     if flags:
-        nb.metadata.setdefault("attention_grader", {})["flags"] = flags
+        found["flags"] = flags
+
+
+class SaveFindings(NbGraderPreprocessor):
+    """After nbgrader's SaveAutoGrades: what ``VerifiedExecute`` found, into the gradebook, where formgrader
+    shows it (each diagnosis as its answer cell's comment, the notebook flagged), as the grader's own
+    autograde records it."""
+
+    def preprocess(self, nb, resources):
+        found = nb.metadata.get("attention_grader", {}).get(FINDINGS)
+        if found is not None:
+            nbgrader = resources["nbgrader"]
+            with Gradebook(nbgrader["db_url"]) as gradebook:
+                record_findings(gradebook, nbgrader["assignment"], nbgrader["student"], Findings(**found))
+                gradebook.db.commit()
+        return nb, resources
 
 
 def _has_error(cell) -> bool:

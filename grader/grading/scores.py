@@ -3,16 +3,13 @@ the cells during which learner code deleted the kernel's recordings."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 
 from grader.course.execute import RECORDINGS_DELETED
 
 
-def exercise_messages(autograded: Path) -> dict[str, str]:
-    """What each graded test cell printed: the pass line or the diagnosis, keyed by grade_id."""
-    notebook = nbformat.read(autograded, as_version=4)
+def exercise_messages(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """What each graded test cell of the run ``notebook`` printed: the pass line or the diagnosis."""
     messages = {}
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -32,10 +29,9 @@ def exercise_messages(autograded: Path) -> dict[str, str]:
     return messages
 
 
-def cells_that_deleted_recordings(autograded: Path) -> list[int]:
+def cells_that_deleted_recordings(notebook: nbformat.NotebookNode) -> list[int]:
     """The cells, counted from 1, during which learner code deleted the files the kernel records in."""
-    metadata = nbformat.read(autograded, as_version=4).metadata
-    return list(metadata.get("attention_grader", {}).get(RECORDINGS_DELETED, []))
+    return list(notebook.metadata.get("attention_grader", {}).get(RECORDINGS_DELETED, []))
 
 
 def notebook_errors(autograded_notebook: str | None, in_tests: bool = True) -> list[str]:

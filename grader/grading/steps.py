@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import nbformat
+
 from course_lib.check import policy_verdict
 from course_lib.registry import Exercise
 from grader.course import NbgraderError
@@ -17,7 +19,7 @@ from grader.grading.intake import prepare
 from grader.grading.scores import cells_that_deleted_recordings, exercise_messages
 from grader.grading.verification import Verification, recorded_outputs_of
 from grader.reference import answer_sources
-from grader.results import ExerciseResult
+from grader.results import ExerciseResult, Findings
 from grader.sandbox import Sandbox
 
 
@@ -56,8 +58,9 @@ def read_scores(grading: Grading) -> None:
         for grade_id, (auto, manual) in grading.course.cell_grades(grading.lesson, grading.student).items()
     }
     if grading.autograded.exists():
-        grading.messages = exercise_messages(grading.autograded)
-        grading.cells_that_deleted_recordings = cells_that_deleted_recordings(grading.autograded)
+        autograded = nbformat.read(grading.autograded, as_version=4)
+        grading.messages = exercise_messages(autograded)
+        grading.cells_that_deleted_recordings = cells_that_deleted_recordings(autograded)
 
 
 def verify_outputs(grading: Grading) -> None:
@@ -183,6 +186,8 @@ def settle_scores(grading: Grading) -> None:
             )
         )
     result.score = sum(exercise.score for exercise in result.exercises)
+    # Beside each answer in the feedback page too, whichever process makes it.
+    grading.course.record_findings(grading.lesson, grading.student, Findings.of(result))
 
 
 def write_up(grading: Grading) -> None:

@@ -66,6 +66,11 @@ def test_a_manual_grade_survives_a_regrade(course):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_grade("test_gaussian_weights", LESSON, LESSON, "bob").manual_score == 1.5
     assert _scores(course)["bob"] == before + 1.5  # the cell's 0 from the grader, plus the manual 1.5
+    # The learner's feedback counts it as nbgrader does, and says whose it is.
+    page = (course / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()
+    points = get_exercise("gaussian_weights").points
+    assert f"1.5 / {points:g}, given by your instructor (the automatic check: 0)" in page
+    assert f"<h2>{LESSON}: {before + 1.5:g} / " in page
 
 
 def test_formgrader_shows_each_diagnosis_beside_its_answer(course):

@@ -57,7 +57,7 @@ def autograde(
     if scheduler is None:
         workers = workers or os.cpu_count() or 1
         print(f"learner code runs in: {describe_isolation()}")
-    settings = _settings(limits or Limits(), hidden, workers, scheduler)
+    settings = _settings(limits or Limits(), hidden, workers, scheduler, in_place=course is not None)
     batch = grade_batch(
         found,
         out,
@@ -98,15 +98,16 @@ def _find(submissions: Path) -> tuple[list[Submission], list[SkippedFile]]:
 
 
 def _settings(
-    limits: Limits, hidden: list[Path], workers: int | None, scheduler: str | None
+    limits: Limits, hidden: list[Path], workers: int | None, scheduler: str | None, in_place: bool
 ) -> GradingSettings:
     """On one machine, each kernel gets its share of the cores and the writer makes the feedback pages; on a
-    Dask cluster, the workers make them."""
+    Dask cluster, the workers make them, except for a course graded in place (``in_place``), whose pages
+    show the manual grades that only its own gradebook holds."""
     return GradingSettings(
         limits,
         hidden_folders=hidden,
         kernel_threads=None if scheduler else max(1, (os.cpu_count() or 1) // workers),
-        feedback_by_worker=scheduler is not None,
+        feedback_by_worker=scheduler is not None and not in_place,
     )
 
 

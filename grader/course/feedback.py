@@ -41,6 +41,24 @@ def feedback_page(course: Course, result: SubmissionResult) -> str | None:
     except NbgraderError as error:
         result.problem = f"feedback could not be generated: {error.last_line}"
         return None
-    summary = _templates.get_template("feedback_summary.html.j2").render(result=result, style=FEEDBACK_STYLE)
+    given = instructor_scores(course, result)
+    total = sum(given.get(exercise.exercise_id, exercise.score) for exercise in result.exercises)
+    summary = _templates.get_template("feedback_summary.html.j2").render(
+        result=result, given=given, total=total, style=FEEDBACK_STYLE
+    )
     page = nbgrader_page.read_text(encoding="utf-8")
     return page.replace("<body>", "<body>" + summary, 1) if "<body>" in page else summary + page
+
+
+def instructor_scores(course: Course, result: SubmissionResult) -> dict[str, float]:
+    """The scores the instructor gave by hand in formgrader, by exercise: they count instead of the
+    automatic ones (nbgrader's rule), so the summary shows them."""
+    from course_lib.registry import get_exercise
+
+    grades = course.cell_grades(result.assignment, result.student_id)
+    given = {}
+    for exercise in result.exercises:
+        _, manual = grades.get(get_exercise(exercise.exercise_id).test_cell_id, (None, None))
+        if manual is not None:
+            given[exercise.exercise_id] = manual
+    return given

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from grader.classroom.hub import PROXY_IN_VENV, course_id
-from tests.browser.server import REPO_ROOT, SOLUTIONS_DIR, browser_skip_reason
+from tests.browser.server import REPO_ROOT, SOLUTIONS_DIR, browser_skip_reason, new_page
 
 LESSON = "03_qkv"
 HUB_START_TIMEOUT = 180  # s: the six lessons generated and released, then JupyterHub and its proxy up
@@ -309,17 +309,24 @@ def _released_lessons(hub: RunningHub) -> list[str]:
     return [path.name for path in (hub.folder / "exchange" / course_id() / "outbound").iterdir()]
 
 
+def terminal(hub: RunningHub, user: str) -> dict[str, str]:
+    """The environment of a terminal in ``user``'s JupyterLab on the hub: their home, their JupyterHub user
+    name (nbgrader's learner id here) and the Jupyter config of their role."""
+    role = "instructor" if user == hub.instructor else "learner"
+    return {
+        **os.environ,
+        "HOME": str(hub.home(user)),
+        "JUPYTERHUB_USER": user,
+        "JUPYTER_CONFIG_PATH": str(hub.folder / "jupyter" / role),
+    }
+
+
 def submit_from_terminal(hub: RunningHub, learner: Learner, lesson: str) -> None:
     """nbgrader's fetch_assignment and submit, as the learner's terminal in the hub runs them (the learner's
     Jupyter config folder, home and JupyterHub user name), the answers written into the fetched notebook."""
     home = hub.home(learner.name)
     home.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "JUPYTERHUB_USER": learner.name,
-        "JUPYTER_CONFIG_PATH": str(hub.folder / "jupyter" / "learner"),
-    }
+    env = terminal(hub, learner.name)
     for step in ("fetch_assignment", "submit"):
         if step == "submit":
             path = home / lesson / f"{lesson}.ipynb"
@@ -359,3 +366,145 @@ def collect_in_formgrader(page, hub: RunningHub, lesson: str) -> str:
     expect(success).to_be_visible(timeout=60_000)
     expect(success).to_contain_text(f"Successfully collected submissions of '{lesson}'.")
     return success.locator("pre").inner_text()
+
+
+# --- grading and feedback -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradebookEntry:
+    """One learner's submission as formgrader shows it, read from the course's gradebook."""
+
+    score: float
+    grades: dict[str, tuple[float | None, float | None]]
+    """grade_id -> (automatic score, manual score)."""
+    comments: dict[str, str | None]
+    """answer cell grade_id -> the automatic comment."""
+    flagged: bool
+    submission_id: str
+    """formgrader's id of the submitted notebook (its page is formgrader/submissions/<id>)."""
+
+
+def gradebook_entries(hub: RunningHub, lesson: str) -> dict[str, GradebookEntry]:
+    from nbgrader.api import Gradebook
+
+    entries = {}
+    with Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}") as gradebook:
+        for submission in gradebook.assignment_submissions(lesson):
+            notebook = gradebook.find_submission_notebook(lesson, lesson, submission.student_id)
+            entries[submission.student_id] = GradebookEntry(
+                submission.score,
+                {grade.name: (grade.auto_score, grade.manual_score) for grade in notebook.grades},
+                {comment.name: comment.auto_comment for comment in notebook.comments},
+                notebook.flagged,
+                notebook.id,
+            )
+    return entries
+
+
+def grade_from_terminal(hub: RunningHub, *options: str) -> subprocess.CompletedProcess:
+    """``python -m grader autograde --course ~/course``, as the instructor types it in their terminal."""
+    run = subprocess.run(
+        [sys.executable, "-m", "grader", "autograde", "--course", str(hub.course), *options],
+        cwd=hub.home(hub.instructor),
+        env=terminal(hub, hub.instructor),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, f"the grader failed:\n{run.stdout}{run.stderr}"
+    return run
+
+
+@contextmanager
+def formgrader_page(chromium, hub: RunningHub, path: str) -> Iterator:
+    """The instructor, logged in, on formgrader's page ``path`` (e.g. "manage_submissions/03_qkv")."""
+    with new_page(chromium, default_timeout_ms=60_000) as page:
+        log_in(page, hub, hub.instructor)
+        page.wait_for_url(
+            re.compile(rf".*/user/{re.escape(hub.instructor)}/lab.*"),
+            timeout=SPAWN_TIMEOUT,
+            wait_until="commit",
+        )
+        page.goto(f"{hub.url}user/{hub.instructor}/formgrader/{path}")
+        yield page
+
+
+def autograde_in_formgrader(page, lesson: str, student: str) -> str:
+    """On formgrader's Manage Submissions page of ``lesson``: press the Autograde button of ``student``'s
+    row (nbgrader autograde, in the instructor's server) and return the log formgrader shows."""
+    from playwright.sync_api import expect
+
+    row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=student))
+    row.locator("td.autograde a").click()
+    success = page.locator("#success-modal")
+    expect(success).to_be_visible(timeout=300_000)
+    expect(success).to_contain_text(f"Successfully autograded '{lesson}' for student '{student}'.")
+    return success.locator("pre").inner_text()
+
+
+def give_manual_score(page, hub: RunningHub, lesson: str, student: str, grade_id: str, score: float) -> None:
+    """On formgrader's page of ``student``'s submission: type ``score`` into the score box of the cell
+    ``grade_id`` and leave the box, which saves it; wait until the gradebook holds it."""
+    box = page.locator(f"input.score#{grade_id}")
+    box.fill(f"{score:g}")
+    box.press("Tab")
+    deadline = time.monotonic() + 30
+    while gradebook_entries(hub, lesson)[student].grades[grade_id][1] != score:
+        assert time.monotonic() < deadline, f"formgrader did not save the score {score} of {grade_id}"
+        time.sleep(0.25)
+
+
+def release_feedback_in_formgrader(page, lesson: str) -> str:
+    """On formgrader's Manage Assignments page: press Release Feedback on ``lesson``'s row."""
+    from playwright.sync_api import expect
+
+    row = page.locator(
+        "tr", has=page.locator("td.name", has_text=re.compile(rf"^\s*{re.escape(lesson)}\s*$"))
+    )
+    row.locator("td.release-feedback a").click()
+    success = page.locator("#success-modal")
+    expect(success).to_be_visible(timeout=60_000)
+    expect(success).to_contain_text(f"Successfully released feedback of '{lesson}'.")
+    return success.locator("pre").inner_text()
+
+
+def fetch_feedback_in_lab(page, hub: RunningHub, learner: Learner, lesson: str) -> str:
+    """As a learner in JupyterLab: log in, press Fetch Feedback on ``lesson`` in the Assignments tab, follow
+    "(view feedback)" to the feedback's folder, open the page there, and return the text it shows."""
+    from playwright.sync_api import expect
+
+    log_in(page, hub, learner.name)
+    page.wait_for_url(re.compile(rf".*/user/{re.escape(learner.name)}/lab.*"), timeout=SPAWN_TIMEOUT)
+    expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=SPAWN_TIMEOUT)
+    page.locator(NBGRADER_MENU).click()
+    page.locator(ASSIGNMENT_LIST_COMMAND).click()
+    submitted = page.locator("#submitted_assignments_list > .list_item", has_text=lesson)
+    submitted.locator(".item_status button", has_text="Fetch Feedback").click()
+    view = page.locator("#submitted_assignments_list a", has_text="(view feedback)")
+    expect(view).to_be_visible(timeout=60_000)
+    view.click()
+    listing = page.locator(".jp-DirListing-item", has_text=f"{lesson}.html")
+    expect(listing).to_be_visible(timeout=30_000)
+    listing.dblclick()
+    # JupyterLab shows an HTML file in a sandboxed frame of its own.
+    frame = page.frame_locator("#jp-main-dock-panel .jp-HTMLViewer:not(.lm-mod-hidden) iframe")
+    body = frame.locator("body")
+    expect(body).to_contain_text(f"{lesson}:", timeout=30_000)
+    return body.inner_text()
+
+
+def fetch_feedback_from_terminal(hub: RunningHub, learner: Learner, lesson: str) -> str:
+    """nbgrader's fetch_feedback, as the learner's terminal runs it; the feedback page's HTML."""
+    home = hub.home(learner.name)
+    env = terminal(hub, learner.name)
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "fetch_feedback", lesson],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, f"nbgrader fetch_feedback as {learner.name} failed:\n{run.stdout}{run.stderr}"
+    (page,) = (home / lesson / "feedback").glob(f"*/{lesson}.html")
+    return page.read_text(encoding="utf-8")

@@ -44,6 +44,8 @@ def test_the_courses_own_gradebook_holds_the_grades(course):
     assert _scores(course) == {"alice": points, "bob": points - get_exercise("gaussian_weights").points}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert str(gradebook.find_submission(LESSON, "bob").timestamp).startswith("2026-11-30 09:15")
+        # Graded in full: formgrader lists nothing as waiting for a person.
+        assert not any(gradebook.find_submission(LESSON, s).needs_manual_grade for s in ("alice", "bob"))
 
 
 def test_autograded_notebooks_and_feedback_are_where_nbgrader_keeps_them(course):

@@ -167,6 +167,9 @@ class Course:
                 grade.auto_score = auto_score
                 if grade.manual_score is None:
                     grade.manual_score = manual_score
+                # nbgrader's SaveAutoGrades rule: a person looks again where one graded before, or where
+                # nothing could grade automatically; formgrader lists those as needing manual grading.
+                grade.needs_manual_grade = grade.manual_score is not None or auto_score is None
             if findings is not None:
                 record_findings(gradebook, lesson, student, findings)
             gradebook.db.commit()

@@ -508,3 +508,19 @@ def fetch_feedback_from_terminal(hub: RunningHub, learner: Learner, lesson: str)
     assert run.returncode == 0, f"nbgrader fetch_feedback as {learner.name} failed:\n{run.stdout}{run.stderr}"
     (page,) = (home / lesson / "feedback").glob(f"*/{lesson}.html")
     return page.read_text(encoding="utf-8")
+
+
+@dataclass
+class GradedClass:
+    submitted: SubmittedClass
+    by_grader: dict[str, GradebookEntry]
+    """The gradebook once ``python -m grader autograde --course`` graded the class."""
+    by_button: dict[str, GradebookEntry] = field(default_factory=dict)
+    """The gradebook once formgrader's Autograde button graded the tamperer again."""
+    button_log: str = ""
+
+    def learner(self, expected: str) -> Learner:
+        """The class member whose expected finding starts with ``expected`` ("all right", "mistake",
+        "tampering")."""
+        (found,) = [learner for learner in self.submitted.learners if learner.expected.startswith(expected)]
+        return found

@@ -122,3 +122,36 @@ def submitted_class(course_hub, chromium, artifacts_dir):
     submitted.timings["hub start-up: six lessons generated and released"] = course_hub.prepared_in
     submitted.timings["hub start-up: all, until JupyterHub and its proxy answer"] = course_hub.started_in
     return submitted
+
+
+@pytest.fixture(scope="module")
+def graded_class(submitted_class, chromium, artifacts_dir):
+    """The collected class graded twice over: all of it by ``python -m grader autograde --course`` from
+    the instructor's terminal, then the tamperer again by formgrader's Autograde button (nbgrader's own
+    autograde, with the course's VerifiedExecute). A ``GradedClass`` with the gradebook after each."""
+    from tests.browser.classroom import (
+        GradedClass,
+        autograde_in_formgrader,
+        formgrader_page,
+        grade_from_terminal,
+        gradebook_entries,
+    )
+    from tests.browser.notebook_ui import Steps
+
+    hub, lesson = submitted_class.hub, submitted_class.lesson
+    started = time.monotonic()
+    grade_from_terminal(hub)
+    submitted_class.timings["instructor: python -m grader autograde --course, three notebooks"] = (
+        time.monotonic() - started
+    )
+    graded = GradedClass(submitted_class, by_grader=gradebook_entries(hub, lesson))
+    tamperer = graded.learner("tampering")
+    with formgrader_page(chromium, hub, f"manage_submissions/{lesson}") as page:
+        with Steps(page, artifacts_dir, "hub-instructor-autograde")(f"formgrader autogrades {tamperer.name}"):
+            started = time.monotonic()
+            graded.button_log = autograde_in_formgrader(page, lesson, tamperer.name)
+            submitted_class.timings["instructor: formgrader's Autograde button, one notebook"] = (
+                time.monotonic() - started
+            )
+    graded.by_button = gradebook_entries(hub, lesson)
+    return graded

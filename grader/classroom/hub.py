@@ -28,9 +28,11 @@ FOLDER gets, before the hub starts (again on every start; lessons already releas
 - ``hub/``: JupyterHub's own state (its database, cookie secret, ``classroom.json`` with these settings),
   readable by root alone.
 
-Grading runs in the instructor's JupyterLab terminal, in the sandbox: ``python -m grader autograde
-~/attention-course/submitted --out ~/graded`` after collecting (formgrader's Collect, or ``nbgrader
-collect LESSON`` in ~/attention-course).
+Grading runs in the sandbox, after collecting (formgrader's Collect, or ``nbgrader collect LESSON`` in
+~/attention-course): for the class, ``python -m grader autograde --course ~/attention-course`` in the
+instructor's JupyterLab terminal; for one notebook, formgrader's Autograde button. Both write into the
+course's gradebook and feedback folder, so formgrader's Release Feedback and the learners' Fetch Feedback
+work as in any nbgrader course.
 """
 
 from __future__ import annotations

@@ -150,6 +150,7 @@ def test_each_learner_fetches_feedback_that_names_their_mistake(graded_class, ch
             with new_page(chromium, default_timeout_ms=60_000) as page:
                 with Steps(page, artifacts_dir, f"hub-{learner.name}-feedback")("fetch and open feedback"):
                     shown = fetch_feedback_in_lab(page, hub, learner, lesson)
+                    page.screenshot(path=str(artifacts_dir / f"hub-{learner.name}-feedback.png"))
             timings[f"{learner.name}: fetch and open the feedback"] = time.monotonic() - started
         else:
             shown = fetch_feedback_from_terminal(hub, learner, lesson)

@@ -64,8 +64,10 @@ LEARNER_DISABLED_LAB_PLUGINS = (
     "@jupyter/nbgrader:create-assignment",
     "@jupyter/nbgrader:course-list",
 )
-# A classroom's servers do not ask every learner whether to fetch JupyterLab's news.
+# A classroom's servers do not ask every learner whether to fetch JupyterLab's news: with no feed the
+# question stays, so the plugin that asks it is switched off too.
 QUIET_LAB = {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+QUIET_LAB_PLUGINS = ("@jupyterlab/apputils-extension:announcements",)
 
 
 class HubError(RuntimeError):
@@ -300,10 +302,10 @@ def _write_config_dirs(classroom: Classroom) -> None:
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         (folder / "nbgrader_config.py").write_text(nbgrader_settings(classroom, role))
         server = json.loads(json.dumps(QUIET_LAB))
-        disabled = {}
+        disabled = {plugin: True for plugin in QUIET_LAB_PLUGINS}
         if role == "learner":
             server["ServerApp"] = {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}
-            disabled = {plugin: True for plugin in LEARNER_DISABLED_LAB_PLUGINS}
+            disabled |= {plugin: True for plugin in LEARNER_DISABLED_LAB_PLUGINS}
         (folder / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
         (folder / "labconfig" / "page_config.json").write_text(
             json.dumps({"disabledExtensions": disabled}, indent=1) + "\n"

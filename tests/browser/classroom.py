@@ -491,6 +491,8 @@ def fetch_feedback_in_lab(page, hub: RunningHub, learner: Learner, lesson: str) 
     frame = page.frame_locator("#jp-main-dock-panel .jp-HTMLViewer:not(.lm-mod-hidden) iframe")
     body = frame.locator("body")
     expect(body).to_contain_text(f"{lesson}:", timeout=30_000)
+    # The hub switched JupyterLab's news question off: a class is not asked it.
+    expect(page.get_by_text("official Jupyter news")).to_have_count(0)
     return body.inner_text()
 
 

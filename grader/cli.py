@@ -82,7 +82,7 @@ def _add_autograde(autograde: argparse.ArgumentParser) -> None:
         metavar="DIR",
         type=Path,
         help="grade the submitted/ folder of this nbgrader course into its own gradebook, autograded/ and "
-        "feedback/ (instead of SUBMISSIONS)",
+        "feedback/ (instead of SUBMISSIONS; without either, the course nbgrader itself would find here)",
     )
     autograde.add_argument("--lesson", help="the lesson an LMS's .zip holds, e.g. 01_smoothing")
     autograde.add_argument(
@@ -116,6 +116,20 @@ def _add_autograde(autograde: argparse.ArgumentParser) -> None:
     add_options(autograde, Limits)
 
 
+def nbgrader_course() -> Path | None:
+    """The nbgrader course that ``nbgrader autograde`` run here would grade: its config files read as
+    nbgrader reads them (Jupyter's config path, then this folder); the folder their
+    ``CourseDirectory.root`` names, else this folder if it holds an nbgrader_config.py; None without one."""
+    from nbgrader.apps.baseapp import NbGrader
+
+    app = NbGrader(log_level="ERROR")
+    app.load_config_file()
+    root = app.config.CourseDirectory.get("root") if "CourseDirectory" in app.config else None
+    if root:
+        return Path(root)
+    return Path.cwd() if (Path.cwd() / "nbgrader_config.py").is_file() else None
+
+
 COURSE_OUT = "attention_grading"
 """Where, in an nbgrader course graded in place, the grader's own outputs go unless --out says."""
 
@@ -124,8 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser()
     args = arguments.parse_args(argv)
     if args.command == "autograde":
-        if (args.submissions is None) == (args.course is None):
-            arguments.error("autograde needs SUBMISSIONS or --course DIR (one of them)")
+        if args.submissions is not None and args.course is not None:
+            arguments.error("autograde takes SUBMISSIONS or --course DIR, not both")
+        if args.submissions is None and args.course is None:
+            args.course = nbgrader_course()
+            if args.course is None:
+                arguments.error(
+                    "autograde needs SUBMISSIONS or --course DIR: no nbgrader course was found here (an "
+                    "nbgrader_config.py in this folder, or one on Jupyter's config path that sets "
+                    "c.CourseDirectory.root, as nbgrader looks for them)"
+                )
+            print(f"grading the nbgrader course {args.course} (found as nbgrader finds it)")
         if args.course is not None:
             args.submissions = args.course / "submitted"
             args.out = args.out or args.course / COURSE_OUT

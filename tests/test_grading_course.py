@@ -104,3 +104,36 @@ def test_nbgrader_releases_the_feedback_where_each_learner_fetches_it(course, tm
     assert released["success"], released
     page = tmp_path / "course" / "feedback" / f"{notebook_hash(secret=SECRET, notebook_id=LESSON)}.html"
     assert page.read_text() == (course / "feedback" / "bob" / LESSON / f"{LESSON}.html").read_text()
+
+
+def test_the_course_is_found_where_nbgrader_finds_its_config(tmp_path, monkeypatch):
+    """`python -m grader autograde` with neither SUBMISSIONS nor --course grades the course nbgrader would:
+    the root an nbgrader_config.py on Jupyter's config path names, else this folder if it has one."""
+    from grader.cli import nbgrader_course
+
+    elsewhere, config_dir, course = tmp_path / "elsewhere", tmp_path / "jupyter", tmp_path / "course"
+    for folder in (elsewhere, config_dir, course):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.jupyter of the machine's
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(config_dir))
+    monkeypatch.chdir(elsewhere)
+    assert nbgrader_course() is None
+    config = f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
+    (config_dir / "nbgrader_config.py").write_text(config)
+    assert nbgrader_course() == course
+    (config_dir / "nbgrader_config.py").unlink()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    monkeypatch.chdir(course)
+    assert nbgrader_course() == course
+
+
+def test_without_a_course_to_find_autograde_says_what_it_needs(tmp_path, monkeypatch, capsys):
+    from grader.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main(["autograde"])
+    assert exit.value.code == 2
+    assert "no nbgrader course was found here" in capsys.readouterr().err

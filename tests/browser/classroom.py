@@ -402,10 +402,11 @@ def gradebook_entries(hub: RunningHub, lesson: str) -> dict[str, GradebookEntry]
     return entries
 
 
-def grade_from_terminal(hub: RunningHub, *options: str) -> subprocess.CompletedProcess:
-    """``python -m grader autograde --course ~/course``, as the instructor types it in their terminal."""
+def grade_from_terminal(hub: RunningHub, *arguments: str) -> subprocess.CompletedProcess:
+    """``python -m grader autograde ARGUMENTS`` as the instructor types it in their terminal (where, without
+    --course, the grader finds the course in their nbgrader config, as nbgrader does)."""
     run = subprocess.run(
-        [sys.executable, "-m", "grader", "autograde", "--course", str(hub.course), *options],
+        [sys.executable, "-m", "grader", "autograde", *arguments],
         cwd=hub.home(hub.instructor),
         env=terminal(hub, hub.instructor),
         capture_output=True,

@@ -140,7 +140,7 @@ def graded_class(submitted_class, chromium, artifacts_dir):
 
     hub, lesson = submitted_class.hub, submitted_class.lesson
     started = time.monotonic()
-    grade_from_terminal(hub)
+    grade_from_terminal(hub, "--course", str(hub.course))
     submitted_class.timings["instructor: python -m grader autograde --course, three notebooks"] = (
         time.monotonic() - started
     )

@@ -126,7 +126,9 @@ def test_a_manual_grade_in_formgrader_survives_a_regrade(graded_class, chromium,
         with Steps(page, artifacts_dir, "hub-formgrader-manual")("the instructor gives partial credit"):
             page.locator(f"input.score#{SDPA.test_cell_id}").wait_for()
             give_manual_score(page, hub, lesson, mistaken.name, SDPA.test_cell_id, 1.5)
-    grade_from_terminal(hub, "--regrade")
+    # Typed without --course: the grader finds the course in the instructor's nbgrader config.
+    regrade = grade_from_terminal(hub, "--regrade")
+    assert f"grading the nbgrader course {hub.course} " in regrade.stdout
     regraded = gradebook_entries(hub, lesson)[mistaken.name]
     assert regraded.grades[SDPA.test_cell_id] == (0.0, 1.5)
     assert regraded.score == entry.score + 1.5

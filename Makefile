@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make lab    set up the environment and open the course in JupyterLab
 #   make test   set up the environment (and a browser for the browser tests) and run every check
+#               (it lists the 40 slowest tests at the end, to keep CI short)
 # For a class on JupyterHub: make hub-install (README, "The course on JupyterHub").
 PYTHON ?= python3
 VENV := .venv
@@ -39,7 +40,7 @@ hub-install: $(INSTALLED) system-packages proxy
 test: $(INSTALLED) system-packages proxy
 	$(BIN)/ruff check .
 	$(BIN)/python -m grader release --check
-	$(BIN)/python -m pytest -rs
+	$(BIN)/python -m pytest -rs --durations=40
 
 release: $(INSTALLED)
 	$(BIN)/python -m grader release

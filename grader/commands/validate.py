@@ -2,8 +2,8 @@
 
 For each lesson: the solution notebook agrees with the registry; the reference passes its visible and
 hidden cases, a stub fails them, and every known mistake is caught *and named*; through nbgrader, the
-solution earns full marks, the released notebook earns 0, and neither shows an error outside the graded
-test cells.
+solution's answers, handed in as a learner would (in the released notebook), earn full marks, the released
+notebook earns 0, and neither shows an error outside the graded test cells.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import numpy as np
 
 from course_lib import casefile
@@ -23,7 +24,7 @@ from grader.consistency import lesson_problems
 from grader.grading.scores import notebook_errors
 from grader.mistakes import mistake_variants
 from grader.paths import NOTEBOOKS, lessons, solution_notebook
-from grader.reference import reference_for
+from grader.reference import answer_sources, reference_for
 from grader.results import Submission
 from grader.settings import GradingSettings
 
@@ -102,7 +103,7 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
     max_score = sum(exercise.points for exercise in lesson_exercises(lesson))
     expected = {"solution": max_score, "released": 0}
     submissions = [
-        Submission("solution", lesson, solution_notebook(lesson)),
+        Submission("solution", lesson, all_right_submission(lesson, scratch / "all-right")),
         Submission("released", lesson, NOTEBOOKS / f"{lesson}.ipynb"),
     ]
     started = time.perf_counter()
@@ -129,6 +130,21 @@ def graded_problems(lesson: str, scratch: Path) -> list[str]:
                 f"{lesson}: the {student} notebook has an error outside the graded tests, {error}"
             )
     return problems
+
+
+def all_right_submission(lesson: str, folder: Path) -> Path:
+    """What a learner who writes every answer as the solution does hands in: the released notebook with
+    the solution's answer cells (its test cells are the released ones, as in every learner's notebook)."""
+    answers = answer_sources(solution_notebook(lesson))
+    notebook = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    path = folder / f"{lesson}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
 
 
 def validate(selected: list[str] | None = None) -> int:

@@ -28,7 +28,14 @@ from pathlib import Path
 import nbformat
 
 from grader.classroom.hub import PROXY_IN_VENV, course_id
-from tests.browser.server import REPO_ROOT, SOLUTIONS_DIR, browser_skip_reason, new_page
+from tests.browser.server import (
+    REPO_ROOT,
+    SOLUTIONS_DIR,
+    browser_skip_reason,
+    descendants,
+    kill_all,
+    new_page,
+)
 
 LESSON = "03_qkv"
 HUB_START_TIMEOUT = 180  # s: the six lessons generated and released, then JupyterHub and its proxy up
@@ -83,22 +90,6 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process started by ``pid``, its children's children included (Linux /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
 @contextmanager
 def running_hub(folder: Path, instructor: str, learners: list[str]) -> Iterator[RunningHub]:
     """``python -m grader hub FOLDER`` on a free loopback port, for ``learners``; stopped on leaving: SIGTERM
@@ -126,7 +117,7 @@ def running_hub(folder: Path, instructor: str, learners: list[str]) -> Iterator[
         hub.started_in = time.monotonic() - started
         yield hub
     finally:
-        started_here = _descendants(process.pid)
+        started_here = descendants(process.pid)
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
@@ -134,11 +125,7 @@ def running_hub(folder: Path, instructor: str, learners: list[str]) -> Iterator[
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-        for pid in started_here:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_all(started_here)
 
 
 def _wait_until_up(hub: RunningHub, process: subprocess.Popen) -> None:

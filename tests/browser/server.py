@@ -113,17 +113,29 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (Linux /proc), e.g. the kernels the server started in their own sessions."""
-    children = []
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, its children's children included (Linux /proc)."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        if int(fields[1]) == pid:  # fields[0] is the state, fields[1] the parent pid
-            children.append(int(stat.parent.name))
-    return children
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def kill_all(pids: list[int]) -> None:
+    """SIGKILL to each of ``pids`` still running: what a test started and outlived its stop."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _server_env(state_dir: Path) -> dict[str, str]:
@@ -225,7 +237,7 @@ def _stop(process: subprocess.Popen, server: LabServer) -> None:
             server.shutdown_kernels()
         except (urllib.error.URLError, OSError, ValueError):
             pass
-    kernels_left = _children_of(process.pid) if process.poll() is None else []
+    kernels_left = descendants(process.pid) if process.poll() is None else []
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -239,11 +251,7 @@ def _stop(process: subprocess.Popen, server: LabServer) -> None:
             pass
         process.wait(timeout=10)
     # Kernels run in sessions of their own, outside the server's process group: end any that outlived it.
-    for pid in kernels_left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_all(kernels_left)
 
 
 @contextmanager
